@@ -1,0 +1,1 @@
+"""A Cloud Foundry service broker for Amazon S3 buckets."""

@@ -1,0 +1,3 @@
+from broker.startup import main
+
+main()

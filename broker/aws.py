@@ -1,0 +1,78 @@
+"""boto3 clients, made once per app and shared by its threads (boto3 clients are thread-safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from broker.settings import Settings
+
+# Enough connections for every thread that may share a client: request threads and the pool.
+MAX_POOL_CONNECTIONS = 64
+
+
+def client_config(settings: Settings, *, max_attempts: int = 3) -> Config:
+    s3_options = {"addressing_style": "path"} if settings.aws_endpoint_url else {}
+    return Config(
+        region_name=settings.aws_region,
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=5,
+        read_timeout=60,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+        s3=s3_options,
+    )
+
+
+@dataclass
+class AwsClients:
+    session: boto3.session.Session
+    s3: Any
+    iam: Any
+    settings: Settings
+
+    def s3_for_key(self, access_key_id: str, secret_access_key: str) -> Any:
+        """An S3 client that signs with a binding's key (to probe that AWS accepts it).
+
+        Made from the shared session so the service model is loaded once, not per bind. It makes
+        one attempt per call: the caller's probe loop does the waiting.
+        """
+        return self.session.client(
+            "s3",
+            endpoint_url=self.settings.aws_endpoint_url,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=client_config(self.settings, max_attempts=1),
+        )
+
+
+def make_clients(settings: Settings) -> AwsClients:
+    session = boto3.session.Session(
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+        region_name=settings.aws_region,
+    )
+    config = client_config(settings)
+    endpoint = settings.aws_endpoint_url
+    return AwsClients(
+        session=session,
+        s3=session.client("s3", endpoint_url=endpoint, config=config),
+        iam=session.client("iam", endpoint_url=endpoint, config=config),
+        settings=settings,
+    )
+
+
+def run_concurrently(pool: Executor, calls: list[Callable[[], Any]]) -> None:
+    """Run independent AWS calls at once; wait for all of them, then raise the first failure."""
+    if len(calls) == 1:
+        calls[0]()
+        return
+    futures: list[Future[Any]] = [pool.submit(call) for call in calls]
+    errors = [future.exception() for future in futures]
+    for error in errors:
+        if error is not None:
+            raise error

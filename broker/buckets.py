@@ -1,0 +1,216 @@
+"""A bucket's life on S3: create and configure it, read its tags, empty it, delete it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from broker import policies
+from broker.aws import run_concurrently
+from broker.errors import BrokerError, aws_errors, error_code
+from broker.parameters import InstanceConfig
+from broker.records import InstanceRecord, StoredInstance, instance_from_tags, instance_tags
+
+log = logging.getLogger(__name__)
+
+NO_SUCH_BUCKET = "NoSuchBucket"
+DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
+
+
+class BucketNotEmpty(BrokerError):
+    status = 422
+    error = "BucketNotEmpty"
+
+
+class Buckets:
+    def __init__(self, s3: Any, region: str, pool: Executor) -> None:
+        self.s3 = s3
+        self.region = region
+        self.pool = pool
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def read_tags(self, bucket: str) -> list[dict[str, str]] | None:
+        """The bucket's tags; [] when it has none; None when there is no such bucket."""
+        try:
+            return self.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+        except ClientError as error:
+            code = error_code(error)
+            if code == NO_SUCH_BUCKET:
+                return None
+            if code == "NoSuchTagSet":
+                return []
+            with aws_errors(f"read the tags of bucket {bucket}"):
+                raise
+
+    def read(self, bucket: str) -> StoredInstance | None:
+        """The instance a bucket holds; None when there is no bucket or it is not fully provisioned."""
+        return self.read_from(self.read_tags(bucket))
+
+    @staticmethod
+    def read_from(tags: list[dict[str, str]] | None) -> StoredInstance | None:
+        return instance_from_tags(tags) if tags else None
+
+    def cors_rules(self, bucket: str) -> list[dict[str, Any]]:
+        try:
+            return self.s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+        except ClientError as error:
+            if error_code(error) == "NoSuchCORSConfiguration":
+                return []
+            with aws_errors(f"read the CORS rules of bucket {bucket}"):
+                raise
+
+    # --- creating and configuring ------------------------------------------------------------
+
+    def create(self, bucket: str, record: InstanceRecord, *, exists: bool) -> None:
+        """Create (unless it exists, half-made) and configure a bucket; tag it last.
+
+        The tags mark a bucket as fully provisioned, so a bucket without them is one a failed
+        provision left: a retry configures it again. On failure the bucket is deleted.
+        """
+        if not exists:
+            with aws_errors(f"create bucket {bucket}"):
+                self.s3.create_bucket(**create_bucket_arguments(bucket, self.region))
+        try:
+            self.configure(bucket, None, record.config)
+            self.write_tags(bucket, record)
+        except BaseException:
+            self._remove_after_failure(bucket)
+            raise
+
+    def configure(self, bucket: str, old: InstanceConfig | None, new: InstanceConfig) -> None:
+        """Bring the bucket from config `old` (None: a new bucket) to `new`, independent parts at once."""
+        run_concurrently(self.pool, configuration_calls(self.s3, bucket, old, new))
+
+    def write_tags(self, bucket: str, record: InstanceRecord) -> None:
+        with aws_errors(f"tag bucket {bucket}"):
+            self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": instance_tags(record)})
+
+    def _remove_after_failure(self, bucket: str) -> None:
+        try:
+            self.s3.delete_bucket(Bucket=bucket)
+        except ClientError as error:
+            log.error("could not remove bucket %s after a failed provision: %s", bucket, error_code(error))
+
+    # --- emptying and deleting -----------------------------------------------------------------
+
+    def holds_anything(self, bucket: str) -> bool:
+        """Whether any object, version or delete marker is left (one listing call)."""
+        with aws_errors(f"list bucket {bucket}"):
+            page = self.s3.list_object_versions(Bucket=bucket, MaxKeys=1)
+        return bool(page.get("Versions") or page.get("DeleteMarkers"))
+
+    def empty(self, bucket: str) -> int:
+        """Delete every object version, delete marker and unfinished multipart upload; return the count."""
+        deleted = 0
+        with aws_errors(f"empty bucket {bucket}"):
+            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                keys = [
+                    {"Key": item["Key"], "VersionId": item["VersionId"]}
+                    for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                for start in range(0, len(keys), DELETE_BATCH):
+                    batch = keys[start : start + DELETE_BATCH]
+                    result = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                    if result.get("Errors"):
+                        first = result["Errors"][0]
+                        raise BrokerError(
+                            f"AWS refused to delete {len(result['Errors'])} objects of bucket {bucket} "
+                            f"(first: {first.get('Key')}: {first.get('Code')}). Try again."
+                        )
+                    deleted += len(batch)
+            for page in self.s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+                for upload in page.get("Uploads", []):
+                    self.s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        return deleted
+
+    def delete(self, bucket: str) -> None:
+        try:
+            self.s3.delete_bucket(Bucket=bucket)
+        except ClientError as error:
+            if error_code(error) == "BucketNotEmpty":
+                raise not_empty_error(bucket) from error
+            with aws_errors(f"delete bucket {bucket}"):
+                raise
+
+
+def not_empty_error(bucket: str) -> BucketNotEmpty:
+    return BucketNotEmpty(
+        f"Bucket {bucket} still holds objects (or object versions or delete markers), so it was not deleted. "
+        f"Empty it first, for example with a service key and `aws s3 rm s3://{bucket} --recursive` "
+        "(remove old versions too if versioning is on), or let the broker delete everything with "
+        "`cf update-service SERVICE -c '{\"delete_objects_with_service\": true}'`, then delete the service again."
+    )
+
+
+def create_bucket_arguments(bucket: str, region: str) -> dict[str, Any]:
+    """CreateBucket's arguments: ACLs disabled; a LocationConstraint everywhere but us-east-1."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+    if region != "us-east-1":
+        arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    return arguments
+
+
+def encryption_rules(kms_key_arn: str | None) -> dict[str, Any]:
+    if kms_key_arn:
+        default: dict[str, str] = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_arn}
+        return {"Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]}
+    return {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+
+
+def configuration_calls(
+    s3: Any, bucket: str, old: InstanceConfig | None, new: InstanceConfig
+) -> list[Callable[[], None]]:
+    """The independent calls that take a bucket from `old` to `new`; each may run at once with the others.
+
+    Public access is one call chain because order matters on AWS: the policy blocks of Block
+    Public Access must be relaxed before a public policy is accepted, and a public policy is
+    removed before they are raised again.
+    """
+    fresh = old is None
+    calls: list[Callable[[], None]] = []
+
+    def public_access() -> None:
+        with aws_errors(f"set public access on bucket {bucket}"):
+            if new.public:
+                s3.put_public_access_block(
+                    Bucket=bucket, PublicAccessBlockConfiguration=policies.public_access_block(True)
+                )
+                s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policies.public_read_policy(bucket)))
+            else:
+                if not fresh:
+                    s3.delete_bucket_policy(Bucket=bucket)
+                s3.put_public_access_block(
+                    Bucket=bucket, PublicAccessBlockConfiguration=policies.public_access_block(False)
+                )
+
+    def encryption() -> None:
+        with aws_errors(f"set default encryption on bucket {bucket}"):
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption_rules(new.kms_key_arn))
+
+    def versioning() -> None:
+        with aws_errors(f"set versioning on bucket {bucket}"):
+            status = "Enabled" if new.versioning else "Suspended"
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+
+    def cors() -> None:
+        with aws_errors(f"set the CORS rules of bucket {bucket}"):
+            if new.cors_rules:
+                s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": new.cors_rules})
+            else:
+                s3.delete_bucket_cors(Bucket=bucket)
+
+    if fresh or old.public != new.public:
+        calls.append(public_access)
+    if fresh or old.kms_key_arn != new.kms_key_arn:
+        calls.append(encryption)
+    if (fresh and new.versioning) or (not fresh and old.versioning != new.versioning):
+        calls.append(versioning)
+    if (fresh and new.cors_rules) or (not fresh and old.cors_rules != new.cors_rules):
+        calls.append(cors)
+    return calls

@@ -1,0 +1,91 @@
+"""catalog.yml -> the OSB catalog, and the plan facts and parameter schemas the broker acts on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openbrokerapi.catalog import ServicePlan
+from openbrokerapi.service_broker import Service
+
+BROKER_ONLY_PREFIX = "x-"  # keys the broker reads but never publishes
+
+
+class CatalogError(ValueError):
+    """catalog.yml is not usable; the broker must not start."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    name: str
+    service_id: str
+    always_public: bool
+    public_by_default: bool
+    instance_create_schema: dict[str, Any]
+    instance_update_schema: dict[str, Any]
+    binding_create_schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    services: list[Service]
+    plans: dict[str, Plan]
+    service_ids: frozenset[str]
+
+
+def _published(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in entry.items() if not key.startswith(BROKER_ONLY_PREFIX)}
+
+
+def _schema(plan: dict[str, Any], *path: str) -> dict[str, Any]:
+    node: Any = plan.get("schemas", {})
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        raise CatalogError(f"plan {plan.get('name')!r} has no schemas.{'.'.join(path)}")
+    return node
+
+
+def _plan(service_id: str, entry: dict[str, Any]) -> Plan:
+    create = _schema(entry, "service_instance", "create", "parameters")
+    public_enum = create.get("properties", {}).get("public_bucket", {}).get("enum")
+    return Plan(
+        id=str(entry["id"]),
+        name=str(entry["name"]),
+        service_id=service_id,
+        always_public=public_enum == [True],
+        public_by_default=bool(entry.get("x-public-bucket", False)),
+        instance_create_schema=create,
+        instance_update_schema=_schema(entry, "service_instance", "update", "parameters"),
+        binding_create_schema=_schema(entry, "service_binding", "create", "parameters"),
+    )
+
+
+def parse_catalog(document: dict[str, Any]) -> Catalog:
+    services: list[Service] = []
+    plans: dict[str, Plan] = {}
+    for service_entry in document.get("services") or []:
+        service_id = str(service_entry["id"])
+        plan_entries = service_entry.get("plans") or []
+        for plan_entry in plan_entries:
+            plan = _plan(service_id, plan_entry)
+            if plan.id in plans:
+                raise CatalogError(f"plan id {plan.id} is used twice")
+            plans[plan.id] = plan
+        fields = _published(service_entry)
+        fields["plans"] = [ServicePlan(**_published(plan_entry)) for plan_entry in plan_entries]
+        services.append(Service(**fields))
+    if not plans:
+        raise CatalogError("the catalog has no plans")
+    return Catalog(services=services, plans=plans, service_ids=frozenset(s.id for s in services))
+
+
+def load_catalog(path: Path) -> Catalog:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise CatalogError(f"cannot read catalog {path}: {error}") from None
+    return parse_catalog(document)

@@ -1,0 +1,90 @@
+"""The OSB layer: each openbrokerapi call becomes one operation, and its result an OSB response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openbrokerapi.service_broker import (
+    BindDetails,
+    Binding,
+    BindState,
+    DeprovisionDetails,
+    DeprovisionServiceSpec,
+    GetInstanceDetailsSpec,
+    LastOperation,
+    OperationState,
+    ProvisionDetails,
+    ProvisionedServiceSpec,
+    ProvisionState,
+    Service,
+    ServiceBroker,
+    UnbindDetails,
+    UnbindSpec,
+    UpdateDetails,
+    UpdateServiceSpec,
+)
+
+from broker.bindings import Bindings
+from broker.catalog import Catalog
+from broker.errors import NotFound
+from broker.instances import Instances
+
+
+class S3ServiceBroker(ServiceBroker):
+    """Synchronous throughout: every answer is final, so `accepts_incomplete` is never needed."""
+
+    def __init__(self, catalog: Catalog, instances: Instances, bindings: Bindings) -> None:
+        self._catalog = catalog
+        self.instances = instances
+        self.bindings = bindings
+
+    def catalog(self) -> list[Service]:
+        return self._catalog.services
+
+    def provision(
+        self, instance_id: str, details: ProvisionDetails, async_allowed: bool, **kwargs: Any
+    ) -> ProvisionedServiceSpec:
+        created = self.instances.provision(
+            instance_id, details.plan_id, details.organization_guid, details.space_guid, details.parameters
+        )
+        state = ProvisionState.SUCCESSFUL_CREATED if created else ProvisionState.IDENTICAL_ALREADY_EXISTS
+        return ProvisionedServiceSpec(state=state)
+
+    def update(self, instance_id: str, details: UpdateDetails, async_allowed: bool, **kwargs: Any) -> UpdateServiceSpec:
+        self.instances.update(instance_id, details.plan_id, details.parameters)
+        return UpdateServiceSpec(is_async=False)
+
+    def deprovision(
+        self, instance_id: str, details: DeprovisionDetails, async_allowed: bool, **kwargs: Any
+    ) -> DeprovisionServiceSpec:
+        self.instances.deprovision(instance_id)
+        return DeprovisionServiceSpec(is_async=False)
+
+    def get_instance(self, instance_id: str, **kwargs: Any) -> GetInstanceDetailsSpec:
+        record, parameters = self.instances.parameters(instance_id)
+        return GetInstanceDetailsSpec(service_id=record.service_id, plan_id=record.plan_id, parameters=parameters)
+
+    def last_operation(self, instance_id: str, operation_data: str | None, **kwargs: Any) -> LastOperation:
+        # Nothing is ever in progress; an instance that exists has succeeded.
+        self.instances.read(instance_id)
+        return LastOperation(OperationState.SUCCEEDED, "The bucket is ready.")
+
+    def bind(
+        self, instance_id: str, binding_id: str, details: BindDetails, async_allowed: bool, **kwargs: Any
+    ) -> Binding:
+        result = self.bindings.bind(instance_id, binding_id, details.plan_id, details.parameters)
+        state = BindState.SUCCESSFUL_BOUND if result.created else BindState.IDENTICAL_ALREADY_EXISTS
+        return Binding(state=state, credentials=result.credentials)
+
+    def unbind(
+        self, instance_id: str, binding_id: str, details: UnbindDetails, async_allowed: bool, **kwargs: Any
+    ) -> UnbindSpec:
+        self.bindings.unbind(binding_id)
+        return UnbindSpec(is_async=False)
+
+    def last_binding_operation(
+        self, instance_id: str, binding_id: str, operation_data: str | None, **kwargs: Any
+    ) -> LastOperation:
+        if not self.bindings.exists(binding_id):
+            raise NotFound(f"Binding {binding_id} does not exist.")
+        return LastOperation(OperationState.SUCCEEDED, "The credentials are ready.")

@@ -1,0 +1,146 @@
+"""Every environment variable the broker reads, parsed and checked once, in one place."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GUID_LENGTH = 36
+S3_BUCKET_NAME_MAX = 63
+IAM_USER_NAME_MAX = 64
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalog.yml"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the broker must not start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker_username: str
+    broker_password: str
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    bucket_prefix: str = "cf-s3-"
+    iam_user_prefix: str = "cf-s3-"
+    iam_user_path: str = "/cf-s3-broker/"
+    iam_permissions_boundary_arn: str | None = None
+    allowed_source_cidrs: tuple[str, ...] = ()
+    key_propagation_timeout: float = 30.0
+    deploy_env: str = ""
+    catalog_path: Path = DEFAULT_CATALOG
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        check_bucket_prefix(self.bucket_prefix)
+        check_iam_user_prefix(self.iam_user_prefix)
+        if not re.fullmatch(r"/([\x21-\x7e]+/)?", self.iam_user_path):
+            raise SettingsError(f"IAM_USER_PATH {self.iam_user_path!r} must start and end with '/'")
+        if not self.broker_username or not self.broker_password:
+            raise SettingsError("BROKER_USERNAME and BROKER_PASSWORD must both be set")
+        if self.key_propagation_timeout < 0:
+            raise SettingsError("KEY_PROPAGATION_TIMEOUT must be zero or more seconds")
+
+    @property
+    def s3_endpoint(self) -> str:
+        """The S3 endpoint an app should use, as handed out in credentials."""
+        if self.aws_endpoint_url:
+            return self.aws_endpoint_url.rstrip("/")
+        return f"https://s3.{self.aws_region}.amazonaws.com"
+
+    def bucket_name(self, instance_id: str) -> str:
+        return f"{self.bucket_prefix}{instance_id}"
+
+    def user_name(self, binding_id: str) -> str:
+        return f"{self.iam_user_prefix}{binding_id}"
+
+
+def check_bucket_prefix(prefix: str) -> None:
+    """A bucket prefix must leave a valid S3 bucket name once a GUID is appended."""
+    if len(prefix) + GUID_LENGTH > S3_BUCKET_NAME_MAX:
+        raise SettingsError(
+            f"BUCKET_PREFIX {prefix!r} is too long: at most {S3_BUCKET_NAME_MAX - GUID_LENGTH} characters"
+        )
+    if not re.fullmatch(r"([a-z0-9][a-z0-9-]*)?", prefix):
+        raise SettingsError(
+            f"BUCKET_PREFIX {prefix!r} must start with a lower-case letter or digit and hold only a-z, 0-9 and '-'"
+        )
+    if prefix.startswith("xn--") or prefix.startswith("sthree-"):
+        raise SettingsError(f"BUCKET_PREFIX {prefix!r} uses a prefix S3 reserves")
+
+
+def check_iam_user_prefix(prefix: str) -> None:
+    if len(prefix) + GUID_LENGTH > IAM_USER_NAME_MAX:
+        raise SettingsError(
+            f"IAM_USER_PREFIX {prefix!r} is too long: at most {IAM_USER_NAME_MAX - GUID_LENGTH} characters"
+        )
+    if not re.fullmatch(r"[\w+=,.@-]*", prefix):
+        raise SettingsError(f"IAM_USER_PREFIX {prefix!r} may hold only letters, digits and + = , . @ _ -")
+
+
+def parse_cidrs(value: str) -> tuple[str, ...]:
+    cidrs = tuple(part.strip() for part in value.split(",") if part.strip())
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as error:
+            raise SettingsError(f"ALLOWED_SOURCE_CIDRS: {cidr!r} is not an IP range ({error})") from None
+    return cidrs
+
+
+def on_cloud_foundry(environ: Mapping[str, str]) -> bool:
+    return "VCAP_APPLICATION" in environ
+
+
+def aws_configured(environ: Mapping[str, str]) -> bool:
+    """Whether the operator pointed the broker at an AWS account.
+
+    Only the variables that name credentials or an endpoint count: some machines set unrelated
+    AWS_* variables (AWS_CA_BUNDLE) that say nothing about an account.
+    """
+    return any(environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_ENDPOINT_URL"))
+
+
+def from_env(environ: Mapping[str, str]) -> Settings:
+    """Build settings from the environment of a broker pointed at AWS (or any S3/IAM endpoint)."""
+    if on_cloud_foundry(environ):
+        missing = [
+            name
+            for name in (
+                "BROKER_USERNAME",
+                "BROKER_PASSWORD",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_REGION",
+            )
+            if not environ.get(name)
+        ]
+        if missing:
+            raise SettingsError(f"on Cloud Foundry these settings are required: {', '.join(missing)}")
+    try:
+        timeout = float(environ.get("KEY_PROPAGATION_TIMEOUT", "30"))
+    except ValueError:
+        raise SettingsError("KEY_PROPAGATION_TIMEOUT must be a number of seconds") from None
+    return Settings(
+        broker_username=environ.get("BROKER_USERNAME", ""),
+        broker_password=environ.get("BROKER_PASSWORD", ""),
+        aws_region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
+        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or None,
+        bucket_prefix=environ.get("BUCKET_PREFIX", "cf-s3-"),
+        iam_user_prefix=environ.get("IAM_USER_PREFIX", "cf-s3-"),
+        iam_user_path=environ.get("IAM_USER_PATH", "/cf-s3-broker/"),
+        iam_permissions_boundary_arn=environ.get("IAM_PERMISSIONS_BOUNDARY_ARN") or None,
+        allowed_source_cidrs=parse_cidrs(environ.get("ALLOWED_SOURCE_CIDRS", "")),
+        key_propagation_timeout=timeout,
+        deploy_env=environ.get("DEPLOY_ENV", ""),
+        catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
+        log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+    )

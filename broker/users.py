@@ -1,0 +1,189 @@
+"""A binding's IAM user: create it with its policy and key, wait until AWS accepts the key, delete it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from broker.aws import AwsClients, run_concurrently
+from broker.errors import NotFound, UpstreamUnavailable, aws_errors, error_code
+
+log = logging.getLogger(__name__)
+
+POLICY_NAME = "s3-bucket-access"
+NO_SUCH_ENTITY = "NoSuchEntity"
+# Codes a fresh key gets until AWS has spread it to every endpoint (and its policy with it).
+NOT_YET_ACCEPTED = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidClientTokenId"}
+FIRST_PROBE_DELAY = 0.05
+MAX_PROBE_DELAY = 2.0
+
+
+class UserExists(Exception):
+    """CreateUser found the user already there (a repeated or conflicting bind)."""
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+
+
+class Users:
+    def __init__(self, clients: AwsClients, path: str, permissions_boundary_arn: str | None, pool: Executor) -> None:
+        self.iam = clients.iam
+        self.clients = clients
+        self.path = path
+        self.permissions_boundary_arn = permissions_boundary_arn
+        self.pool = pool
+
+    def create(self, user_name: str, tags: dict[str, str]) -> str:
+        """Create the user with its tags; return its ARN. Raise UserExists if it is already there."""
+        arguments: dict[str, Any] = {
+            "UserName": user_name,
+            "Path": self.path,
+            "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+        }
+        if self.permissions_boundary_arn:
+            arguments["PermissionsBoundary"] = self.permissions_boundary_arn
+        try:
+            return self.iam.create_user(**arguments)["User"]["Arn"]
+        except ClientError as error:
+            if error_code(error) == "EntityAlreadyExists":
+                raise UserExists(user_name) from error
+            with aws_errors(f"create IAM user {user_name}"):
+                raise
+
+    def read(self, user_name: str) -> tuple[str, dict[str, str]]:
+        """The ARN and tags of an existing user."""
+        try:
+            user = self.iam.get_user(UserName=user_name)["User"]
+        except ClientError as error:
+            if error_code(error) == NO_SUCH_ENTITY:
+                raise NotFound(f"There is no IAM user {user_name}.") from error
+            with aws_errors(f"read IAM user {user_name}"):
+                raise
+        return user["Arn"], {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])}
+
+    def put_policy(self, user_name: str, document: dict[str, Any]) -> None:
+        with aws_errors(f"set the policy of IAM user {user_name}"):
+            self.iam.put_user_policy(UserName=user_name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(document))
+
+    def new_key(self, user_name: str) -> AccessKey:
+        with aws_errors(f"create an access key for IAM user {user_name}"):
+            key = self.iam.create_access_key(UserName=user_name)["AccessKey"]
+        return AccessKey(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def delete_keys(self, user_name: str, keep: str | None = None) -> None:
+        """Delete the user's access keys but `keep` (a secret is shown once, so older keys are orphans)."""
+        with aws_errors(f"list the access keys of IAM user {user_name}"):
+            keys = self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        calls = [
+            lambda key_id=key["AccessKeyId"]: self._delete_key(user_name, key_id)
+            for key in keys
+            if key["AccessKeyId"] != keep
+        ]
+        if calls:
+            run_concurrently(self.pool, calls)
+
+    def wait_until_key_works(
+        self, key: AccessKey, bucket: str, prefix: str, timeout: float, *, denial_expected: bool
+    ) -> int:
+        """Probe with the key itself until AWS accepts it, backing off, for at most `timeout` seconds.
+
+        Returns the number of probes made. A key whose policy denies requests from outside the
+        platform's addresses may be refused here for that reason alone: then an AccessDenied
+        shows AWS knows the key, which is all the probe can learn.
+        """
+        s3 = self.clients.s3_for_key(key.access_key_id, key.secret_access_key)
+        deadline = time.monotonic() + timeout
+        delay = FIRST_PROBE_DELAY
+        probes = 0
+        while True:
+            probes += 1
+            try:
+                s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+                return probes
+            except ClientError as error:
+                code = error_code(error)
+                if code == "AccessDenied" and denial_expected:
+                    return probes
+                if code not in NOT_YET_ACCEPTED:
+                    with aws_errors(f"check the new access key on bucket {bucket}"):
+                        raise
+            except BotoCoreError as error:
+                log.warning("probe of a new key failed to reach AWS: %s", type(error).__name__)
+            if time.monotonic() + delay > deadline:
+                raise UpstreamUnavailable(
+                    f"AWS did not accept the new access key within {timeout:g} seconds. "
+                    "Nothing was kept; try the bind again."
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_PROBE_DELAY)
+
+    def delete(self, user_name: str) -> bool:
+        """Delete the user's keys, its policy and the user; whatever is already gone is fine.
+
+        Returns False when there was no such user.
+        """
+        try:
+            keys = self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        except ClientError as error:
+            if error_code(error) == NO_SUCH_ENTITY:
+                return False
+            with aws_errors(f"list the access keys of IAM user {user_name}"):
+                raise
+        calls = [lambda key_id=key["AccessKeyId"]: self._delete_key(user_name, key_id) for key in keys]
+        calls.append(lambda: self._delete_policy(user_name, POLICY_NAME))
+        run_concurrently(self.pool, calls)
+        try:
+            self.iam.delete_user(UserName=user_name)
+        except ClientError as error:
+            code = error_code(error)
+            if code == "DeleteConflict":  # something beside the broker's own policy is attached
+                self._detach_everything(user_name)
+                with aws_errors(f"delete IAM user {user_name}"):
+                    self.iam.delete_user(UserName=user_name)
+            elif code != NO_SUCH_ENTITY:
+                with aws_errors(f"delete IAM user {user_name}"):
+                    raise
+        return True
+
+    def _delete_key(self, user_name: str, key_id: str) -> None:
+        self._ignoring_missing(
+            f"delete an access key of IAM user {user_name}",
+            self.iam.delete_access_key,
+            UserName=user_name,
+            AccessKeyId=key_id,
+        )
+
+    def _delete_policy(self, user_name: str, policy_name: str) -> None:
+        self._ignoring_missing(
+            f"delete the policy of IAM user {user_name}",
+            self.iam.delete_user_policy,
+            UserName=user_name,
+            PolicyName=policy_name,
+        )
+
+    def _detach_everything(self, user_name: str) -> None:
+        with aws_errors(f"clear IAM user {user_name}"):
+            for name in self.iam.list_user_policies(UserName=user_name)["PolicyNames"]:
+                self._delete_policy(user_name, name)
+            for policy in self.iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]:
+                self.iam.detach_user_policy(UserName=user_name, PolicyArn=policy["PolicyArn"])
+            for key in self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]:
+                self._delete_key(user_name, key["AccessKeyId"])
+
+    @staticmethod
+    def _ignoring_missing(doing: str, call: Any, **arguments: Any) -> None:
+        try:
+            call(**arguments)
+        except ClientError as error:
+            if error_code(error) != NO_SUCH_ENTITY:
+                with aws_errors(doing):
+                    raise
