@@ -42,13 +42,18 @@ def broker_policy(bucket_prefix: str, iam_user_path: str, iam_user_prefix: str) 
 
 
 def widened_for_moto(policy: dict[str, Any]) -> dict[str, Any]:
-    """moto checks IAM actions against the resource "*", never a user's ARN, so a statement scoped
-    to the broker's users would deny everything there. Locally, IAM statements get Resource "*";
-    the S3 statements, which moto does check against bucket ARNs, stay as operators get them."""
+    """The broker policy as moto needs it to allow what real AWS allows with the original.
+
+    moto checks IAM actions against the resource "*", never a user's ARN, so IAM statements get
+    Resource "*". moto checks DeleteObjects (the batch call) against the bucket's ARN, not each
+    object's, so object statements also name the buckets. The rest stays as operators get it.
+    """
     statements = []
     for statement in policy["Statement"]:
         if all(action.startswith("iam:") for action in statement["Action"]):
             statement = {**statement, "Resource": "*"}
+        elif statement["Resource"].endswith("/*"):
+            statement = {**statement, "Resource": [statement["Resource"], statement["Resource"][: -len("/*")]]}
         statements.append(statement)
     return {**policy, "Statement": statements}
 

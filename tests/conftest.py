@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.harness import Backend, BrokerServer, OSBClient
+
+
+@pytest.fixture(scope="session")
+def backend() -> Iterator[Backend]:
+    backend = Backend.start()
+    yield backend
+    backend.moto.stop()
+
+
+@pytest.fixture(scope="session")
+def broker(backend: Backend) -> Iterator[BrokerServer]:
+    with BrokerServer(backend.settings()) as server:
+        yield server
+
+
+@pytest.fixture
+def osb(broker: BrokerServer) -> OSBClient:
+    return broker.osb()
+
+
+@pytest.fixture
+def s3(backend: Backend) -> Any:
+    """An admin S3 client, to look at what the broker did."""
+    return backend.client("s3")
+
+
+@pytest.fixture
+def iam(backend: Backend) -> Any:
+    return backend.client("iam")
