@@ -1,0 +1,107 @@
+"""The broker as operators run it: gunicorn from the Procfile's config, `python -m broker` locally."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from tests.harness import REPO, free_port, new_id
+
+PROCFILE_COMMAND = (REPO / "Procfile").read_text().split(":", 1)[1].strip()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The machine's environment without any AWS account settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BROKER_", "VCAP_"))}
+    env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
+    return {**env, **extra}
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or workers still booting
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def osb(port: int, auth: tuple[str, str], method: str, path: str, **kwargs: Any) -> requests.Response:
+    headers = {"X-Broker-API-Version": "2.17"}
+    return requests.request(method, f"http://127.0.0.1:{port}{path}", auth=auth, headers=headers, timeout=30, **kwargs)
+
+
+def test_python_m_broker_serves_on_its_embedded_backend_and_prints_how_to_call_it() -> None:
+    port, aws_port = free_port(), free_port()
+    env = clean_env(PORT=str(port), LOCAL_AWS_PORT=str(aws_port), WEB_CONCURRENCY="2")
+    with running([sys.executable, "-m", "broker"], env, port) as process:
+        auth = ("broker", "")
+        catalog = None
+        # The password is made up and printed; read it from the banner.
+        output = ""
+        assert process.stdout is not None
+        while "password" not in output:
+            output += process.stdout.readline()
+        output += process.stdout.readline() + process.stdout.readline()
+        password = re.search(r"password (\S+)", output).group(1)  # type: ignore[union-attr]
+        auth = ("broker", password)
+        assert f"curl -s -H 'X-Broker-API-Version: 2.17' http://broker:{password}@127.0.0.1:{port}/v2/catalog" in output
+        catalog = osb(port, auth, "GET", "/v2/catalog")
+        assert catalog.status_code == 200
+        instance_id = new_id()
+        body = {
+            "service_id": catalog.json()["services"][0]["id"],
+            "plan_id": catalog.json()["services"][0]["plans"][0]["id"],
+            "organization_guid": "org",
+            "space_guid": "space",
+        }
+        assert osb(port, auth, "PUT", f"/v2/service_instances/{instance_id}", json=body).status_code == 201
+        bound = osb(port, auth, "PUT", f"/v2/service_instances/{instance_id}/service_bindings/{new_id()}", json=body)
+        assert bound.status_code == 201, bound.text
+        assert bound.json()["credentials"]["endpoint"] == f"http://127.0.0.1:{aws_port}"
+        # Both workers answer from the one moto server the master started.
+        for _ in range(10):
+            assert osb(port, auth, "GET", f"/v2/service_instances/{instance_id}").status_code == 200
+        assert osb(port, ("broker", "wrong"), "GET", "/v2/catalog").status_code == 401
+
+
+def test_procfile_command_serves_metrics_behind_auth() -> None:
+    port, aws_port = free_port(), free_port()
+    env = clean_env(PORT=str(port), LOCAL_AWS_PORT=str(aws_port), BROKER_USERNAME="op", BROKER_PASSWORD="pw")
+    command = [sys.executable, "-m", *PROCFILE_COMMAND.replace('"', "").split()]
+    with running(command, env, port):
+        assert osb(port, ("op", "pw"), "GET", "/v2/catalog").status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 401
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", auth=("op", "pw"), timeout=10)
+        assert metrics.status_code == 200
+        assert "s3_broker_requests_total" in metrics.text
+
+
+def test_on_cloud_foundry_it_refuses_to_start_without_aws_settings() -> None:
+    port = free_port()
+    env = clean_env(PORT=str(port), VCAP_APPLICATION=json.dumps({"application_name": "s3-broker"}))
+    result = subprocess.run(
+        [sys.executable, "-m", "broker"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "refusing to start" in result.stderr
+    assert "BROKER_USERNAME" in result.stderr and "AWS_ACCESS_KEY_ID" in result.stderr
+    assert "embedded" not in result.stdout

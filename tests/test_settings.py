@@ -1,0 +1,60 @@
+"""Settings are read and checked once; bad ones stop the broker from starting."""
+
+from __future__ import annotations
+
+import pytest
+
+from broker.buckets import create_bucket_arguments
+from broker.settings import SettingsError, aws_configured, from_env
+
+CREDENTIALS = {"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p"}
+
+
+def test_defaults() -> None:
+    settings = from_env(CREDENTIALS)
+    assert settings.aws_region == "us-east-1"
+    assert settings.bucket_name("abc") == "cf-s3-abc"
+    assert settings.user_name("b") == "cf-s3-b"
+    assert settings.s3_endpoint == "https://s3.us-east-1.amazonaws.com"
+    assert settings.allowed_source_cidrs == ()
+
+
+@pytest.mark.parametrize("prefix", ["UPPER-", "under_score-", "-dash", "x" * 28, "xn--", "sthree-a"])
+def test_bucket_prefix_must_make_valid_bucket_names(prefix: str) -> None:
+    with pytest.raises(SettingsError, match="BUCKET_PREFIX"):
+        from_env({**CREDENTIALS, "BUCKET_PREFIX": prefix})
+
+
+def test_iam_user_prefix_and_path_are_checked() -> None:
+    with pytest.raises(SettingsError, match="IAM_USER_PREFIX"):
+        from_env({**CREDENTIALS, "IAM_USER_PREFIX": "x" * 29})
+    with pytest.raises(SettingsError, match="IAM_USER_PATH"):
+        from_env({**CREDENTIALS, "IAM_USER_PATH": "no-slashes"})
+
+
+def test_cidrs_are_parsed_and_checked() -> None:
+    settings = from_env({**CREDENTIALS, "ALLOWED_SOURCE_CIDRS": "10.0.0.0/8, 192.0.2.1/32"})
+    assert settings.allowed_source_cidrs == ("10.0.0.0/8", "192.0.2.1/32")
+    with pytest.raises(SettingsError, match="ALLOWED_SOURCE_CIDRS"):
+        from_env({**CREDENTIALS, "ALLOWED_SOURCE_CIDRS": "10.0.0.0/33"})
+
+
+def test_broker_credentials_are_required() -> None:
+    with pytest.raises(SettingsError, match="BROKER_USERNAME"):
+        from_env({})
+
+
+def test_on_cloud_foundry_aws_settings_are_required() -> None:
+    with pytest.raises(SettingsError, match="AWS_ACCESS_KEY_ID"):
+        from_env({**CREDENTIALS, "VCAP_APPLICATION": "{}"})
+
+
+def test_unrelated_aws_variables_do_not_mean_aws_is_configured() -> None:
+    assert not aws_configured({"AWS_CA_BUNDLE": "/etc/ssl/certs/ca.pem", "AWS_REGION": "eu-west-2"})
+    assert aws_configured({"AWS_ACCESS_KEY_ID": "AKIA..."})
+    assert aws_configured({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
+
+
+def test_create_bucket_location_constraint_only_outside_us_east_1() -> None:
+    assert create_bucket_arguments("b", "us-east-1") == {"Bucket": "b", "ObjectOwnership": "BucketOwnerEnforced"}
+    assert create_bucket_arguments("b", "eu-west-2")["CreateBucketConfiguration"] == {"LocationConstraint": "eu-west-2"}
