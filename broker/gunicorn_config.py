@@ -21,6 +21,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # A bind waits (bounded) for AWS to accept its new key, and emptying a big bucket takes time.
 timeout = 120
 accesslog = None
+# gunicorn's control socket lives in $HOME; two brokers on one machine would share it.
+control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:
