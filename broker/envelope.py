@@ -107,22 +107,25 @@ def _check_org_and_space(body: dict[str, Any]) -> None:
             raise BadRequest(f"{name} differs between the request body and its context.")
 
 
+# What an id may hold, since it becomes part of a name: (pattern, the characters in words, what it names).
+BUCKET_NAME_PART = (r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", "a-z, 0-9 and '-' (a lower-case GUID)", "the bucket")
+USER_NAME_PART = (r"[\w+=,.@-]+", "letters, digits and + = , . @ _ - (a GUID)", "the IAM user")
+
+
+def _check_name_part(label: str, value: str, room: int, rule: tuple[str, str, str]) -> None:
+    pattern, characters, names = rule
+    if not re.fullmatch(pattern, value) or len(value) > room:
+        raise BadRequest(
+            f"{label} {value!r} must be at most {room} characters of {characters}, since it names {names}."
+        )
+
+
 def check_ids(settings: Settings, instance_id: str | None, binding_id: str | None) -> None:
     """Instance and binding ids become bucket and user names, so they must fit those names' rules."""
     if instance_id is not None:
-        room = S3_BUCKET_NAME_MAX - len(settings.bucket_prefix)
-        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", instance_id) or len(instance_id) > room:
-            raise BadRequest(
-                f"instance_id {instance_id!r} must be at most {room} characters of a-z, 0-9 and '-' "
-                "(a lower-case GUID), since it names the bucket."
-            )
+        _check_name_part("instance_id", instance_id, S3_BUCKET_NAME_MAX - len(settings.bucket_prefix), BUCKET_NAME_PART)
     if binding_id is not None:
-        room = IAM_USER_NAME_MAX - len(settings.iam_user_prefix)
-        if not re.fullmatch(r"[\w+=,.@-]+", binding_id) or len(binding_id) > room:
-            raise BadRequest(
-                f"binding_id {binding_id!r} must be at most {room} characters of letters, digits and "
-                "+ = , . @ _ - (a GUID), since it names the IAM user."
-            )
+        _check_name_part("binding_id", binding_id, IAM_USER_NAME_MAX - len(settings.iam_user_prefix), USER_NAME_PART)
 
 
 def check_osb_request(request: Request, settings: Settings, catalog: Catalog) -> None:
