@@ -103,6 +103,11 @@ def from_aws(error: Exception, doing: str) -> BrokerError:
                 f"The broker's own AWS credentials may not {doing} ({code}). "
                 "A platform operator must grant the broker IAM user the broker policy shipped with the broker."
             )
+        if code == "BucketAlreadyExists":
+            return Conflict(
+                f"AWS refused to let the broker {doing}: another AWS account owns a bucket of that name. "
+                "Ask your platform operator to choose another BUCKET_PREFIX."
+            )
         if code == "KMS.NotFoundException" or code.startswith("KMS."):
             return BadRequest(f"AWS refused the KMS key while the broker tried to {doing} ({code}). Check kms_key_arn.")
         message = error.response.get("Error", {}).get("Message", "")

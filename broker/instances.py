@@ -9,7 +9,7 @@ from typing import Any
 from broker.buckets import Buckets, not_empty_error
 from broker.catalog import Catalog, Plan
 from broker.errors import BadRequest, Conflict, Gone, NotFound
-from broker.parameters import instance_config_for_create, instance_config_for_update
+from broker.parameters import InstanceConfig, instance_config_for_create, instance_config_for_update
 from broker.records import InstanceRecord, StoredInstance
 from broker.settings import Settings
 
@@ -72,7 +72,7 @@ class Instances:
             raise
         log.info("updated instance %s", instance_id)
 
-    def _restore(self, bucket: str, previous: InstanceRecord, attempted: Any) -> None:
+    def _restore(self, bucket: str, previous: InstanceRecord, attempted: InstanceConfig) -> None:
         """After a failed update, put back what the update may have changed (best effort)."""
         try:
             self.buckets.configure(bucket, attempted, previous.config)
