@@ -13,7 +13,7 @@ from openbrokerapi.auth import NoneBrokerAuthenticator
 from werkzeug.exceptions import HTTPException
 
 from broker import envelope
-from broker.aws import make_clients
+from broker.aws import MAX_POOL_CONNECTIONS, make_clients
 from broker.bindings import Bindings
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
@@ -21,6 +21,7 @@ from broker.errors import BrokerError
 from broker.instances import Instances
 from broker.metrics import Metrics
 from broker.osb import S3ServiceBroker
+from broker.probe import KeyProbe
 from broker.settings import Settings, from_env
 from broker.users import Users
 
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     clients = make_clients(settings)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool)
-    users = Users(clients, settings.iam_user_path, settings.iam_permissions_boundary_arn, pool)
+    probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
+    users = Users(clients.iam, probe, settings.iam_user_path, settings.iam_permissions_boundary_arn, pool)
     service_broker = S3ServiceBroker(
         catalog,
         Instances(settings, catalog, buckets),

@@ -16,11 +16,11 @@ from broker.settings import Settings
 MAX_POOL_CONNECTIONS = 64
 
 
-def client_config(settings: Settings, *, max_attempts: int = 3) -> Config:
+def client_config(settings: Settings) -> Config:
     s3_options = {"addressing_style": "path"} if settings.aws_endpoint_url else {}
     return Config(
         region_name=settings.aws_region,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=5,
         read_timeout=60,
         max_pool_connections=MAX_POOL_CONNECTIONS,
@@ -33,21 +33,6 @@ class AwsClients:
     session: boto3.session.Session
     s3: Any
     iam: Any
-    settings: Settings
-
-    def s3_for_key(self, access_key_id: str, secret_access_key: str) -> Any:
-        """An S3 client that signs with a binding's key (to probe that AWS accepts it).
-
-        Made from the shared session so the service model is loaded once, not per bind. It makes
-        one attempt per call: the caller's probe loop does the waiting.
-        """
-        return self.session.client(
-            "s3",
-            endpoint_url=self.settings.aws_endpoint_url,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=client_config(self.settings, max_attempts=1),
-        )
 
 
 def make_clients(settings: Settings) -> AwsClients:
@@ -62,7 +47,6 @@ def make_clients(settings: Settings) -> AwsClients:
         session=session,
         s3=session.client("s3", endpoint_url=endpoint, config=config),
         iam=session.client("iam", endpoint_url=endpoint, config=config),
-        settings=settings,
     )
 
 

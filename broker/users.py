@@ -9,10 +9,12 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+import urllib3
+from botocore.exceptions import ClientError
 
-from broker.aws import AwsClients, run_concurrently
-from broker.errors import NotFound, UpstreamUnavailable, aws_errors, error_code
+from broker.aws import run_concurrently
+from broker.errors import NotFound, UpstreamError, UpstreamUnavailable, aws_errors, error_code
+from broker.probe import KeyProbe
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,11 @@ class AccessKey:
 
 
 class Users:
-    def __init__(self, clients: AwsClients, path: str, permissions_boundary_arn: str | None, pool: Executor) -> None:
-        self.iam = clients.iam
-        self.clients = clients
+    def __init__(
+        self, iam: Any, probe: KeyProbe, path: str, permissions_boundary_arn: str | None, pool: Executor
+    ) -> None:
+        self.iam = iam
+        self.probe = probe
         self.path = path
         self.permissions_boundary_arn = permissions_boundary_arn
         self.pool = pool
@@ -100,23 +104,18 @@ class Users:
         platform's addresses may be refused here for that reason alone: then an AccessDenied
         shows AWS knows the key, which is all the probe can learn.
         """
-        s3 = self.clients.s3_for_key(key.access_key_id, key.secret_access_key)
         deadline = time.monotonic() + timeout
         delay = FIRST_PROBE_DELAY
         probes = 0
         while True:
             probes += 1
             try:
-                s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
-                return probes
-            except ClientError as error:
-                code = error_code(error)
-                if code == "AccessDenied" and denial_expected:
+                code = self.probe.refusal(key.access_key_id, key.secret_access_key, bucket, prefix)
+                if code is None or (code == "AccessDenied" and denial_expected):
                     return probes
                 if code not in NOT_YET_ACCEPTED:
-                    with aws_errors(f"check the new access key on bucket {bucket}"):
-                        raise
-            except BotoCoreError as error:
+                    raise UpstreamError(f"AWS refused the new access key on bucket {bucket} ({code}).")
+            except urllib3.exceptions.HTTPError as error:
                 log.warning("probe of a new key failed to reach AWS: %s", type(error).__name__)
             if time.monotonic() + delay > deadline:
                 raise UpstreamUnavailable(

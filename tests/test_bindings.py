@@ -363,13 +363,15 @@ def test_an_app_reading_vcap_services_stores_and_fetches_a_file(osb: OSBClient, 
 def test_permissions_boundary_is_sent_with_create_user(broker: BrokerServer, iam: Any) -> None:
     # moto keeps permissions boundaries of roles only, so the request itself is observed here.
     from broker.aws import make_clients
+    from broker.probe import KeyProbe
     from broker.users import Users
 
     boundary = "arn:aws:iam::123456789012:policy/platform-boundary"
     clients = make_clients(broker.settings)
     sent: list[dict[str, Any]] = []
     clients.iam.meta.events.register("provide-client-params.iam.CreateUser", lambda params, **_: sent.append(params))
-    users = Users(clients, "/cf-s3-broker/", boundary, pool=None)  # type: ignore[arg-type]
+    probe = KeyProbe(REGION, broker.settings.aws_endpoint_url, pool_size=1)
+    users = Users(clients.iam, probe, "/cf-s3-broker/", boundary, pool=None)  # type: ignore[arg-type]
     name = user_name(new_id())
     users.create(name, {"s3-broker:binding-id": "x"})
     assert sent[0]["PermissionsBoundary"] == boundary
@@ -382,9 +384,11 @@ def test_key_probe_backs_off_and_gives_up_at_its_bound(broker: BrokerServer) -> 
     # A key AWS never accepts: the probe must retry with backoff, then stop at the bound.
     from broker.aws import make_clients
     from broker.errors import UpstreamUnavailable
+    from broker.probe import KeyProbe
     from broker.users import AccessKey, Users
 
-    users = Users(make_clients(broker.settings), "/cf-s3-broker/", None, pool=None)  # type: ignore[arg-type]
+    probe = KeyProbe(REGION, broker.settings.aws_endpoint_url, pool_size=1)
+    users = Users(make_clients(broker.settings).iam, probe, "/cf-s3-broker/", None, pool=None)  # type: ignore[arg-type]
     never_valid = AccessKey("AKIAEXAMPLENOTAKEY00", "not-a-secret")
     with pytest.raises(UpstreamUnavailable, match=r"within 0\.5 seconds"):
         users.wait_until_key_works(never_valid, "cf-s3-any", "", 0.5, denial_expected=False)
