@@ -58,3 +58,14 @@ def test_unrelated_aws_variables_do_not_mean_aws_is_configured() -> None:
 def test_create_bucket_location_constraint_only_outside_us_east_1() -> None:
     assert create_bucket_arguments("b", "us-east-1") == {"Bucket": "b", "ObjectOwnership": "BucketOwnerEnforced"}
     assert create_bucket_arguments("b", "eu-west-2")["CreateBucketConfiguration"] == {"LocationConstraint": "eu-west-2"}
+
+
+def test_key_probe_addresses_aws_virtual_hosted_and_local_endpoints_path_style() -> None:
+    from broker.probe import KeyProbe
+
+    aws = KeyProbe("eu-west-2", None, pool_size=1)
+    assert aws.url("cf-s3-abc", "img/") == (
+        "https://cf-s3-abc.s3.eu-west-2.amazonaws.com/?list-type=2&max-keys=1&prefix=img%2F"
+    )
+    local = KeyProbe("us-east-1", "http://127.0.0.1:5000/", pool_size=1)
+    assert local.url("cf-s3-abc", "") == "http://127.0.0.1:5000/cf-s3-abc?list-type=2&max-keys=1&prefix="
