@@ -99,12 +99,6 @@ class Buckets:
 
     # --- emptying and deleting -----------------------------------------------------------------
 
-    def holds_anything(self, bucket: str) -> bool:
-        """Whether any object, version or delete marker is left (one listing call)."""
-        with aws_errors(f"list bucket {bucket}"):
-            page = self.s3.list_object_versions(Bucket=bucket, MaxKeys=1)
-        return bool(page.get("Versions") or page.get("DeleteMarkers"))
-
     def empty(self, bucket: str) -> int:
         """Delete every object version, delete marker and unfinished multipart upload; return the count."""
         deleted = 0

@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from broker.buckets import Buckets, not_empty_error
+from broker.buckets import Buckets
 from broker.catalog import Catalog, Plan
 from broker.errors import BadRequest, Conflict, Gone, NotFound
 from broker.parameters import InstanceConfig, instance_config_for_create, instance_config_for_update
@@ -88,8 +88,8 @@ class Instances:
         if stored is not None and stored.record.config.delete_objects:
             deleted = self.buckets.empty(bucket)
             log.info("emptied bucket %s of %d objects and versions", bucket, deleted)
-        elif self.buckets.holds_anything(bucket):
-            raise not_empty_error(bucket)
+        # S3 itself refuses to delete a bucket that holds any object, version or delete marker:
+        # that refusal is the deletion guard, with no listing call before it.
         self.buckets.delete(bucket)
         log.info("deprovisioned instance %s", instance_id)
 
