@@ -1,0 +1,165 @@
+"""Counting the AWS calls a process makes, with botocore's own event hooks.
+
+Every boto3 client copies its session's event handlers when it is made, so a handler registered
+on a session sees every call of every client made from it afterwards: the broker's S3 and IAM
+clients. This is measurement only: the handlers return None, so botocore sends every request as
+it would without them.
+
+The one call botocore does not make is the probe of a new binding key: the broker signs that
+ListObjectsV2 itself and sends it through urllib3 (broker/probe.py). It is counted by wrapping
+the probe's one method for as long as the bench runs the broker; the wrapper passes arguments,
+result and errors through unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import boto3.session
+
+# The access key id in a SigV4 Authorization header: "Credential=AKID/date/region/service/...".
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+@dataclass
+class AwsCall:
+    """One HTTP request botocore sent (a retry is another call)."""
+
+    service: str
+    operation: str
+    access_key_id: str
+    outcome: str = "sent"  # "ok", an AWS error code, or the exception's name
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float | None = None  # from sending to the parsed answer; None until it came
+
+    def label(self, own_key: str | None) -> str:
+        """`Operation`, with the error code if it failed and a mark if another key signed it."""
+        text = self.operation
+        if self.outcome not in ("ok", "sent"):
+            text += f"!{self.outcome}"
+        if own_key is not None and self.access_key_id != own_key:
+            text += "[new key]"
+        return text
+
+
+class AwsCallRecorder:
+    """Keeps every AWS call made by the clients of the sessions it is attached to, in order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[AwsCall] = []
+        # botocore sends and parses a call in one thread, so the thread finds its last call.
+        self._last = threading.local()
+        self.sessions_attached = 0
+        self.key_probe_hooked = False
+
+    def attach(self, events: Any) -> None:
+        """Register on a botocore event emitter (a session's `.events` or a client's `.meta.events`)."""
+        events.register("before-send", self._on_send, unique_id="bench-aws-calls-send")
+        events.register("after-call", self._on_result, unique_id="bench-aws-calls-result")
+        events.register("after-call-error", self._on_error, unique_id="bench-aws-calls-error")
+        self.sessions_attached += 1
+
+    def record(self, service: str, operation: str, access_key_id: str, outcome: str, seconds: float) -> None:
+        """For the one request signed by hand, not by botocore (the key probe); everything else is hooked."""
+        call = AwsCall(service, operation, access_key_id, outcome, time.perf_counter() - seconds, seconds)
+        with self._lock:
+            self._calls.append(call)
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self._calls)
+
+    def since(self, mark: int) -> list[AwsCall]:
+        with self._lock:
+            return list(self._calls[mark:])
+
+    def _on_send(self, request: Any, event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".", 2)
+        call = AwsCall(service, operation, signing_key(request.headers.get("Authorization")))
+        self._last.call = call
+        with self._lock:
+            self._calls.append(call)
+
+    def _on_result(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+        call: AwsCall | None = getattr(self._last, "call", None)
+        if call is not None:
+            call.outcome = "ok" if http_response.status_code < 300 else parsed.get("Error", {}).get("Code", "error")
+            call.seconds = time.perf_counter() - call.started
+
+    def _on_error(self, exception: BaseException, **_: Any) -> None:
+        call: AwsCall | None = getattr(self._last, "call", None)
+        if call is not None:
+            call.outcome = type(exception).__name__
+            call.seconds = time.perf_counter() - call.started
+
+
+def signing_key(authorization: str | bytes | None) -> str:
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode()
+    match = CREDENTIAL.search(authorization or "")
+    return match.group(1) if match else "unsigned"
+
+
+@contextmanager
+def recording_new_sessions(recorder: AwsCallRecorder) -> Iterator[None]:
+    """While inside, every boto3 Session made (the broker's, in create_app) gets the recorder attached.
+
+    Both names boto3 offers for the class are swapped, and put back on the way out, so only the
+    sessions made while building the app are instrumented.
+    """
+    original = boto3.session.Session
+
+    class RecordedSession(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            recorder.attach(self.events)
+
+    boto3.session.Session = RecordedSession  # type: ignore[misc]
+    boto3.Session = RecordedSession  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        boto3.session.Session = original  # type: ignore[misc]
+        boto3.Session = original  # type: ignore[misc]
+
+
+@contextmanager
+def recording_key_probes(recorder: AwsCallRecorder) -> Iterator[None]:
+    """While inside, every probe of a new key the broker makes is recorded (recorder.key_probe_hooked says if)."""
+    try:
+        probe_class = importlib.import_module("broker.probe").KeyProbe
+        original = probe_class.refusal
+    except (ImportError, AttributeError):
+        print("bench: broker.probe.KeyProbe.refusal not found: key probes are not counted", file=sys.stderr)
+        yield
+        return
+
+    @functools.wraps(original)
+    def refusal(self: Any, access_key_id: str, *args: Any, **kwargs: Any) -> str | None:
+        started = time.perf_counter()
+        try:
+            code = original(self, access_key_id, *args, **kwargs)
+        except BaseException as error:
+            recorder.record("s3", "ListObjectsV2", access_key_id, type(error).__name__, time.perf_counter() - started)
+            raise
+        recorder.record("s3", "ListObjectsV2", access_key_id, code or "ok", time.perf_counter() - started)
+        return code
+
+    probe_class.refusal = refusal
+    recorder.key_probe_hooked = True
+    try:
+        yield
+    finally:
+        probe_class.refusal = original
+        recorder.key_probe_hooked = False

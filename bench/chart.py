@@ -1,0 +1,118 @@
+"""latest.png: latency per operation against its floor, and latency against the number of existing instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on CI machines or over ssh (set before pyplot is used)
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+BROKER_COLOUR = "#1f77b4"
+FLOOR_COLOUR = "#b0b0b0"
+OPERATION_COLOURS = {"provision private": "#1f77b4", "bind": "#d62728"}
+
+
+def upper_error(latencies: list[dict[str, float]]) -> list[list[float]]:
+    """Error bars from the median up to p90 only (latency is skewed upwards)."""
+    return [[0.0] * len(latencies), [lat["p90_ms"] - lat["median_ms"] for lat in latencies]]
+
+
+def operations_panel(axes: Axes, operations: list[dict[str, Any]]) -> None:
+    names = [op["operation"] for op in operations]
+    positions = list(range(len(names)))
+    height = 0.38
+    broker = [op["broker"] for op in operations]
+    floor = [op["floor"] for op in operations]
+    axes.barh(
+        [p - height / 2 for p in positions],
+        [lat["median_ms"] for lat in broker],
+        height,
+        xerr=upper_error(broker),
+        color=BROKER_COLOUR,
+        capsize=3,
+        label="broker (median, bar to p90)",
+    )
+    axes.barh(
+        [p + height / 2 for p in positions],
+        [lat["median_ms"] for lat in floor],
+        height,
+        xerr=upper_error(floor),
+        color=FLOOR_COLOUR,
+        capsize=3,
+        label="floor: same AWS calls straight with boto3 (catalog: bare WSGI)",
+    )
+    for position, op in zip(positions, operations, strict=True):
+        if op["ratio_median"]:
+            end = op["broker"]["p90_ms"]
+            axes.text(end + 1, position - height / 2, f"{op['ratio_median']:.2f}x", va="center", fontsize=8)
+    axes.set_yticks(positions, names)
+    axes.invert_yaxis()
+    axes.set_xlabel("latency, ms")
+    axes.set_title("Each operation, one at a time")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.grid(axis="x", alpha=0.3)
+
+
+def scale_panel(axes: Axes, all_points: list[dict[str, Any]]) -> None:
+    points = [p for p in all_points if p["measured_with"] == "IAM enforcement on"]  # one mode per curve
+    unenforced = [p for p in all_points if p["measured_with"] == "IAM enforcement off"]
+    for operation, colour in OPERATION_COLOURS.items():
+        rows = sorted((p for p in points if p["operation"] == operation), key=lambda p: p["existing"])
+        if not rows:
+            continue
+        sizes = [p["existing"] for p in rows]
+        for side, style in (("broker", "-o"), ("floor", "--s")):
+            latencies = [p[side] for p in rows]
+            axes.errorbar(
+                sizes,
+                [lat["median_ms"] for lat in latencies],
+                yerr=upper_error(latencies),
+                fmt=style,
+                color=colour,
+                alpha=1.0 if side == "broker" else 0.55,
+                capsize=3,
+                label=f"{operation}: {side}",
+            )
+        # The same size with enforcement off: hollow markers, not joined to the enforced curve.
+        for point in (p for p in unenforced if p["operation"] == operation):
+            axes.plot(
+                point["existing"],
+                point["broker"]["median_ms"],
+                "o",
+                markerfacecolor="none",
+                color=colour,
+                label=f"{operation}: broker, enforcement off",
+            )
+    axes.set_xlabel("existing instances and bindings")
+    axes.set_ylabel("latency, ms (median, bar to p90)")
+    axes.set_title("Scale (IAM enforcement on; hollow: off)")
+    axes.set_ylim(bottom=0)
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+
+
+def write_chart(results: dict[str, Any], path: Path) -> None:
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1.25, 1]})
+    if "operations" in results:
+        operations_panel(left, results["operations"])
+    else:
+        left.set_axis_off()
+    if "scale" in results:
+        scale_panel(right, results["scale"]["points"])
+    else:
+        right.set_axis_off()
+    machine = results["machine"]
+    figure.suptitle(
+        f"S3 broker on moto, {machine['nproc']} CPUs {machine['cpu_model']}, {machine['date']}", fontsize=10
+    )
+    figure.tight_layout()
+    # Written beside the target and moved over it, so a reader never sees half a file.
+    temporary = path.with_suffix(".png.tmp")
+    figure.savefig(temporary, format="png", dpi=110)
+    plt.close(figure)
+    temporary.replace(path)

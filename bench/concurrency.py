@@ -1,0 +1,118 @@
+"""Many requests at once against the same number one by one: does the broker add queueing of its own?
+
+The floor is measured the same way (its sequences from as many threads), so what moto itself
+can absorb on this machine is told apart from what the broker adds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from bench.floor import Floor
+from bench.servers import expect
+from bench.stats import Latency, summarize, timed
+from tests.harness import BASIC, BrokerServer, new_id
+
+
+@dataclass(frozen=True)
+class BurstResult:
+    operation: str
+    count: int
+    side: str  # "broker" or "floor"
+    mode: str  # "at once" or "one by one"
+    wall_s: float
+    per_second: float
+    latency: Latency
+
+
+def at_once(calls: list[Callable[[], Any]]) -> tuple[float, list[float]]:
+    """Start every call in its own thread at the same moment; wall time until the last one ends."""
+    barrier = threading.Barrier(len(calls) + 1)
+
+    def run(call: Callable[[], Any]) -> float:
+        barrier.wait()
+        return timed(call)[0]
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        barrier.wait()
+        started = time.perf_counter()
+        latencies = [future.result() for future in futures]
+        wall = time.perf_counter() - started
+    return wall, latencies
+
+
+def one_by_one(calls: list[Callable[[], Any]]) -> tuple[float, list[float]]:
+    started = time.perf_counter()
+    latencies = [timed(call)[0] for call in calls]
+    return time.perf_counter() - started, latencies
+
+
+def in_parallel(calls: list[Callable[[], Any]], threads: int = 16) -> None:
+    """Clean-up, not measured."""
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
+
+
+def burst(operation: str, side: str, mode: str, calls: list[Callable[[], Any]]) -> BurstResult:
+    wall, latencies = (at_once if mode == "at once" else one_by_one)(calls)
+    return BurstResult(
+        operation, len(calls), side, mode, round(wall, 3), round(len(calls) / wall, 1), summarize(latencies)
+    )
+
+
+def broker_binds(server: BrokerServer, count: int, mode: str) -> BurstResult:
+    """`count` binds of one instance; each request on its own client, as separate Cloud Controller workers."""
+    osb = server.osb()
+    instance = new_id()
+    expect(osb.provision(instance), 201)
+    bindings = [new_id() for _ in range(count)]
+    clients = [server.osb() for _ in bindings]
+    calls = [lambda c=c, b=b: expect(c.bind(instance, b), 201) for c, b in zip(clients, bindings, strict=True)]
+    result = burst("bind", "broker", mode, calls)
+    in_parallel([lambda c=c, b=b: expect(c.unbind(instance, b), 200) for c, b in zip(clients, bindings, strict=True)])
+    expect(osb.deprovision(instance), 200)
+    return result
+
+
+def broker_provisions(server: BrokerServer, count: int, mode: str) -> BurstResult:
+    instances = [new_id() for _ in range(count)]
+    clients = [server.osb() for _ in instances]
+    calls = [lambda c=c, i=i: expect(c.provision(i), 201) for c, i in zip(clients, instances, strict=True)]
+    result = burst("provision private", "broker", mode, calls)
+    in_parallel([lambda c=c, i=i: expect(c.deprovision(i), 200) for c, i in zip(clients, instances, strict=True)])
+    return result
+
+
+def floor_binds(floor: Floor, count: int, mode: str) -> BurstResult:
+    instance = new_id()
+    floor.provision(instance, BASIC, public=False)
+    bindings = [new_id() for _ in range(count)]
+    result = burst("bind", "floor", mode, [lambda b=b: floor.bind(instance, b) for b in bindings])
+    in_parallel([lambda b=b: floor.unbind(b) for b in bindings])
+    floor.deprovision(instance)
+    return result
+
+
+def floor_provisions(floor: Floor, count: int, mode: str) -> BurstResult:
+    instances = [new_id() for _ in range(count)]
+    calls = [lambda i=i: floor.provision(i, BASIC, public=False) for i in instances]
+    result = burst("provision private", "floor", mode, calls)
+    in_parallel([lambda i=i: floor.deprovision(i) for i in instances])
+    return result
+
+
+def measure_concurrency(server: BrokerServer, floor: Floor, binds: int, provisions: int) -> list[BurstResult]:
+    results = []
+    for mode in ("at once", "one by one"):
+        results.append(broker_binds(server, binds, mode))
+        results.append(floor_binds(floor, binds, mode))
+        results.append(broker_provisions(server, provisions, mode))
+        results.append(floor_provisions(floor, provisions, mode))
+    return results

@@ -1,0 +1,196 @@
+"""The floor: the least AWS work each broker operation needs, made straight with boto3, one call after another.
+
+The sequences mirror the calls the broker makes (see the call lists in the report), with payloads
+of the same shape and size, signed by the broker's own IAM identity so moto evaluates the same
+policy. Clients are made once; the new key's probe is signed by hand, because making a client
+per key is one of the costs the floor must not include.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from botocore.httpsession import URLLib3Session
+
+from bench.awscalls import AwsCallRecorder
+from tests.harness import ORG, SERVICE_ID, SPACE, Identity
+
+USER_PATH = "/cf-s3-broker/"
+POLICY_NAME = "s3-bucket-access"
+CONNECTIONS = 64  # as many as the concurrency section has threads
+
+
+def bucket_tags(instance_id: str, plan_id: str) -> list[dict[str, str]]:
+    """The eight tags the broker puts on a bucket."""
+    tags = {
+        "s3-broker:instance-id": instance_id,
+        "s3-broker:service-id": SERVICE_ID,
+        "s3-broker:plan-id": plan_id,
+        "s3-broker:org-guid": ORG,
+        "s3-broker:space-guid": SPACE,
+        "s3-broker:public": "false",
+        "s3-broker:versioning": "false",
+        "s3-broker:delete-objects": "false",
+    }
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def public_access_block(public: bool) -> dict[str, bool]:
+    return {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": not public,
+        "RestrictPublicBuckets": not public,
+    }
+
+
+def public_read_policy(bucket: str) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def read_write_policy(bucket: str) -> str:
+    """A binding's inline policy with the broker's read-write actions on one bucket and its objects."""
+    bucket_actions = ["ListBucket", "ListBucketVersions", "GetBucketLocation", "GetBucketCORS"]
+    bucket_actions += ["ListBucketMultipartUploads", "PutBucketCORS"]
+    object_actions = ["GetObject", "GetObjectVersion", "GetObjectTagging", "GetObjectVersionTagging", "PutObject"]
+    object_actions += ["DeleteObject", "DeleteObjectVersion", "PutObjectTagging", "DeleteObjectTagging"]
+    object_actions += ["AbortMultipartUpload", "ListMultipartUploadParts"]
+    statements = [
+        {
+            "Sid": "Bucket",
+            "Effect": "Allow",
+            "Action": [f"s3:{a}" for a in bucket_actions],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+        },
+        {
+            "Sid": "Objects",
+            "Effect": "Allow",
+            "Action": [f"s3:{a}" for a in object_actions],
+            "Resource": [f"arn:aws:s3:::{bucket}/*"],
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+class KeyProbe:
+    """ListObjectsV2 signed with a new binding key on a shared connection pool: no client per key."""
+
+    def __init__(self, endpoint: str, region: str, recorder: AwsCallRecorder) -> None:
+        self.endpoint = endpoint
+        self.region = region
+        self.recorder = recorder
+        self.http = URLLib3Session(max_pool_connections=CONNECTIONS)
+
+    def list_one(self, bucket: str, key: Identity) -> None:
+        started = time.perf_counter()
+        query = urlencode({"list-type": "2", "max-keys": "1", "prefix": ""})
+        request = AWSRequest(method="GET", url=f"{self.endpoint}/{bucket}?{query}")
+        S3SigV4Auth(Credentials(key.access_key_id, key.secret_access_key), "s3", self.region).add_auth(request)
+        response = self.http.send(request.prepare())
+        outcome = "ok" if response.status_code == 200 else f"HTTP {response.status_code}"
+        self.recorder.record("s3", "ListObjectsV2", key.access_key_id, outcome, time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"the floor's probe of a new key failed: {response.status_code} {response.content!r}")
+
+
+class Floor:
+    """The floor sequence of each broker operation, on clients made once."""
+
+    def __init__(self, endpoint: str, region: str, identity: Identity) -> None:
+        self.region = region
+        self.identity = identity
+        self.recorder = AwsCallRecorder()
+        session = boto3.session.Session(
+            aws_access_key_id=identity.access_key_id,
+            aws_secret_access_key=identity.secret_access_key,
+            region_name=region,
+        )
+        self.recorder.attach(session.events)
+        config = Config(retries={"max_attempts": 1}, max_pool_connections=CONNECTIONS, s3={"addressing_style": "path"})
+        self.s3: Any = session.client("s3", endpoint_url=endpoint, config=config)
+        self.iam: Any = session.client("iam", endpoint_url=endpoint, config=config)
+        self.probe = KeyProbe(endpoint, region, self.recorder)
+
+    # --- instances ---------------------------------------------------------------------------
+
+    def read_tags(self, bucket: str) -> list[dict[str, str]] | None:
+        try:
+            return self.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "NoSuchBucket":
+                return None
+            raise
+
+    def provision(self, instance_id: str, plan_id: str, *, public: bool) -> None:
+        bucket = f"cf-s3-{instance_id}"
+        self.read_tags(bucket)  # the broker first looks for a bucket a retried request made
+        self.s3.create_bucket(
+            Bucket=bucket,
+            ObjectOwnership="BucketOwnerEnforced",
+            CreateBucketConfiguration={"LocationConstraint": self.region},
+        )
+        self.s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=public_access_block(public))
+        if public:
+            self.s3.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
+        self.s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": bucket_tags(instance_id, plan_id)})
+
+    def get_instance(self, instance_id: str) -> None:
+        self.read_tags(f"cf-s3-{instance_id}")
+
+    def enable_versioning(self, instance_id: str, plan_id: str) -> None:
+        bucket = f"cf-s3-{instance_id}"
+        self.read_tags(bucket)
+        self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": bucket_tags(instance_id, plan_id)})
+
+    def deprovision(self, instance_id: str) -> None:
+        bucket = f"cf-s3-{instance_id}"
+        self.read_tags(bucket)
+        self.s3.delete_bucket(Bucket=bucket)  # S3 refuses a bucket that holds anything: the deletion guard
+
+    # --- bindings ----------------------------------------------------------------------------
+
+    def bind(self, instance_id: str, binding_id: str) -> None:
+        bucket = f"cf-s3-{instance_id}"
+        user = f"cf-s3-{binding_id}"
+        self.read_tags(bucket)  # the instance must exist; its tags name a KMS key the policy must allow
+        self.iam.create_user(
+            UserName=user,
+            Path=USER_PATH,
+            Tags=[
+                {"Key": "s3-broker:instance-id", "Value": instance_id},
+                {"Key": "s3-broker:binding-id", "Value": binding_id},
+                {"Key": "s3-broker:binding-digest", "Value": "0" * 64},
+            ],
+        )
+        self.iam.put_user_policy(UserName=user, PolicyName=POLICY_NAME, PolicyDocument=read_write_policy(bucket))
+        key = self.iam.create_access_key(UserName=user)["AccessKey"]
+        self.probe.list_one(bucket, Identity(key["AccessKeyId"], key["SecretAccessKey"]))
+
+    def unbind(self, binding_id: str) -> None:
+        user = f"cf-s3-{binding_id}"
+        for key in self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+            self.iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        self.iam.delete_user_policy(UserName=user, PolicyName=POLICY_NAME)
+        self.iam.delete_user(UserName=user)

@@ -1,0 +1,74 @@
+"""The bench's command-line options; the defaults fit the whole run in about five minutes on two cores."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+SECTIONS = ("operations", "concurrency", "throughput", "scale")
+DEFAULT_RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Options:
+    rounds: int
+    binds_at_once: int
+    provisions_at_once: int
+    scale_sizes: list[int]
+    scale_rounds: int
+    load_seconds: float
+    load_max_requests: int
+    load_threads: int
+    sections: list[str]
+    results_dir: Path
+
+
+def sizes(text: str) -> list[int]:
+    values = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not values or values[0] < 0:
+        raise argparse.ArgumentTypeError("sizes are counts of zero or more, separated by commas")
+    return values
+
+
+def section_list(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    return [section for section in SECTIONS if section in chosen]
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=40, help="rounds of every operation (default 40)")
+    parser.add_argument("--binds-at-once", type=int, default=50, help="concurrent binds on one instance (50)")
+    parser.add_argument("--provisions-at-once", type=int, default=20, help="concurrent provisions (20)")
+    parser.add_argument(
+        "--scale-sizes",
+        type=sizes,
+        default=[0, 1000, 5000],
+        help="existing instances (and as many bindings) to measure at, comma-separated (default 0,1000,5000; "
+        "5,000 takes about 100 s to make on two cores)",
+    )
+    parser.add_argument("--scale-rounds", type=int, default=15, help="rounds per scale size (15)")
+    parser.add_argument("--load-seconds", type=float, default=10.0, help="catalog load duration (10)")
+    parser.add_argument("--load-max-requests", type=int, default=20000, help="catalog load request cap (20000)")
+    parser.add_argument("--load-threads", type=int, default=4, help="catalog load client threads (4)")
+    parser.add_argument(
+        "--sections", type=section_list, default=list(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}"
+    )
+    parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS, help="where latest.* are written")
+    args = parser.parse_args(argv)
+    return Options(
+        rounds=args.rounds,
+        binds_at_once=args.binds_at_once,
+        provisions_at_once=args.provisions_at_once,
+        scale_sizes=args.scale_sizes,
+        scale_rounds=args.scale_rounds,
+        load_seconds=args.load_seconds,
+        load_max_requests=args.load_max_requests,
+        load_threads=args.load_threads,
+        sections=args.sections,
+        results_dir=args.results_dir,
+    )

@@ -1,0 +1,284 @@
+"""The results as Markdown tables (printed and written to latest.md), rendered from the JSON-ready dict alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+# Above this multiple of its floor, an operation is listed as costing more than it should.
+FLAG_RATIO = 1.5
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def times(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:.2f}x"
+    return f"**{text}**" if value > FLAG_RATIO else text
+
+
+def machine_section(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    sections = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results["section_seconds"].items())
+    return "\n".join(
+        [
+            f"# Broker benchmark, {machine['date']}",
+            "",
+            f"- machine: {machine['nproc']} CPUs, {machine['cpu_model']}; {machine['platform']}",
+            f"- python {machine['python']}, moto {machine['moto']}, boto3 {machine['boto3']}",
+            f"- load average (1, 5, 15 min) at start {machine['load_average_at_start']}, "
+            f"at end {machine.get('load_average_at_end')}: other work on the machine skews every figure",
+            f"- whole run {results['total_seconds']:.0f} s ({sections})",
+            f"- AWS calls counted by: {results.get('instrumentation', {}).get('how', 'n/a')} "
+            f"(key probe counted: {results.get('instrumentation', {}).get('key_probe_hooked')})",
+            "- the broker is served in this process by the tests' threaded werkzeug server (log level WARNING, "
+            "garbage from set-up frozen out of collections); moto runs in its own process with IAM enforcement on; "
+            "every broker figure is a client-side HTTP round trip on 127.0.0.1",
+        ]
+    )
+
+
+def operations_section(results: dict[str, Any]) -> str:
+    operations = results["operations"]
+    rounds = operations[0]["broker"]["n"]
+    rows = [
+        [
+            op["operation"],
+            op["broker"]["median_ms"],
+            op["broker"]["p90_ms"],
+            op["broker_first_ms"],
+            op["floor"]["median_ms"],
+            op["floor"]["p90_ms"],
+            times(op["ratio_median"]),
+            times(op["ratio_p90"]),
+            f"{op['over_floor_ms']:+.1f}",
+            f"{calls_text(op['broker_call_counts'])} / {len(op['floor_calls'])}",
+        ]
+        for op in operations
+    ]
+    header = [
+        "operation",
+        "broker p50 ms",
+        "broker p90 ms",
+        "first call ms",
+        "floor p50 ms",
+        "floor p90 ms",
+        "x floor p50",
+        "x floor p90",
+        "over floor ms",
+        "AWS calls broker / floor",
+    ]
+    return "\n".join(
+        [
+            f"## Each operation, one at a time ({rounds} rounds after a first one, IAM enforcement on)",
+            "",
+            "Floor: the same AWS calls made straight with boto3, one after another, signed by the broker's own "
+            "identity on clients made once (for the catalog: the same bytes from a bare WSGI app on the same "
+            "server type). `first call` is round 0, left out of the percentiles.",
+            "",
+            table(header, rows),
+        ]
+    )
+
+
+def calls_text(counts: list[int]) -> str:
+    return "/".join(str(count) for count in counts) if len(counts) > 1 else str(counts[0])
+
+
+def calls_section(results: dict[str, Any]) -> str:
+    rows = [
+        [op["operation"], ", ".join(op["broker_calls"]) or "none", ", ".join(op["floor_calls"]) or "none"]
+        for op in results["operations"]
+    ]
+    return "\n".join(
+        [
+            "## AWS calls per operation (counted with botocore event hooks)",
+            "",
+            "In the order sent (calls the broker makes at once may swap). `!Code`: AWS answered with that error, "
+            "as expected; `[new key]`: signed with the binding's new key (the probe).",
+            "",
+            table(["operation", "broker", "floor"], rows),
+        ]
+    )
+
+
+def call_latency_section(results: dict[str, Any]) -> str:
+    def cell(latency: dict[str, Any] | None, key: str) -> Any:
+        return latency[key] if latency else "-"
+
+    rows = [
+        [
+            entry["call"],
+            cell(entry["floor"], "n"),
+            cell(entry["floor"], "median_ms"),
+            cell(entry["floor"], "p90_ms"),
+            cell(entry["broker"], "n"),
+            cell(entry["broker"], "median_ms"),
+            cell(entry["broker"], "p90_ms"),
+        ]
+        for entry in results["aws_call_latency"]
+    ]
+    header = ["AWS call", "floor n", "floor p50 ms", "floor p90 ms", "broker n", "broker p50 ms", "broker p90 ms"]
+    return "\n".join(
+        [
+            "## Each AWS call's own time (sending to parsed answer), over all operations above",
+            "",
+            "What one call costs on this moto: multiply by the calls an operation makes one after another to see "
+            "what removing or overlapping a call would save.",
+            "",
+            table(header, rows),
+        ]
+    )
+
+
+def concurrency_section(results: dict[str, Any]) -> str:
+    rows = [
+        [
+            burst["operation"],
+            burst["count"],
+            burst["side"],
+            burst["mode"],
+            burst["wall_s"],
+            burst["per_second"],
+            burst["latency"]["median_ms"],
+            burst["latency"]["p90_ms"],
+        ]
+        for burst in sorted(results["concurrency"], key=lambda b: (b["operation"], b["side"], b["mode"]))
+    ]
+    header = ["operation", "count", "side", "mode", "wall s", "per s", "p50 ms", "p90 ms"]
+    return "\n".join(
+        [
+            "## At once against one by one",
+            "",
+            "Binds all on one instance; each request on its own HTTP client. The floor runs its sequences from "
+            "as many threads, so what moto absorbs on this machine shows apart from what the broker adds.",
+            "",
+            table(header, rows),
+        ]
+    )
+
+
+def scale_section(results: dict[str, Any]) -> str:
+    scale = results["scale"]
+    seeding_rows = [[s["count"], s["enforcement"], s["seconds"], s["per_second"]] for s in scale["seeding"]]
+    rows = [
+        [
+            point["existing"],
+            point["operation"],
+            point["broker"]["median_ms"],
+            point["broker"]["p90_ms"],
+            point["floor"]["median_ms"],
+            point["floor"]["p90_ms"],
+            times(point["ratio_median"]),
+            f"{point['broker_calls']} / {point['floor_calls']}",
+            point["measured_with"],
+        ]
+        for point in scale["points"]
+    ]
+    header = [
+        "existing instances and bindings",
+        "operation",
+        "broker p50 ms",
+        "broker p90 ms",
+        "floor p50 ms",
+        "floor p90 ms",
+        "x floor p50",
+        "AWS calls broker / floor",
+        "measured with",
+    ]
+    return "\n".join(
+        [
+            f"## Scale ({scale['rounds']} rounds per size)",
+            "",
+            "Existing instances and bindings were made straight in moto with the admin identity (a bucket, and an "
+            "IAM user with an access key, per pair), first a sample with IAM enforcement on, the rest with it off:",
+            "",
+            table(["made", "enforcement", "seconds", "per s"], seeding_rows),
+            "",
+            table(header, rows),
+        ]
+    )
+
+
+def throughput_section(results: dict[str, Any]) -> str:
+    run = results["throughput"]
+    processes = run["processes"]
+    memory = "; ".join(f"{p['role']} {p['pid']}: {p['peak_rss_mib']} MiB" for p in processes)
+    cpu = ", ".join(f"{p['role']} {p['pid']} {p['load_cpu_s']} s" for p in processes)
+    rows = [
+        ["command", f"`{run['command']}`"],
+        ["workers x threads", f"{run['workers']} x {run['threads_per_worker']}"],
+        ["log level", run["log_level"]],
+        ["process start to first answered request", f"{run['startup_to_first_answer_s']} s"],
+        [
+            "load",
+            f"{run['client_threads']} client threads for {run['seconds']} s, kept-alive connections "
+            f"renewed every {run['requests_per_connection']} requests",
+        ],
+        ["requests (errors)", f"{run['requests']} ({run['errors']})"],
+        ["requests/s", run["requests_per_s"]],
+        [
+            "p50 / p90 / p99 ms",
+            f"{run['latency']['median_ms']} / {run['latency']['p90_ms']} / {run['latency']['p99_ms']}",
+        ],
+        ["CPU during the load", f"load generator {run['client_cpu_s']} s; {cpu}"],
+        ["peak RSS (VmHWM)", memory],
+    ]
+    return "\n".join(["## GET /v2/catalog under gunicorn (the Procfile's command)", "", table(["", ""], rows)])
+
+
+def flags_section(results: dict[str, Any]) -> str:
+    operations = results.get("operations", [])
+    flagged = [op for op in operations if (op["ratio_median"] or 0) > FLAG_RATIO]
+    lines = [f"## Operations over {FLAG_RATIO}x their floor (median)", ""]
+    if not flagged:
+        lines.append("None.")
+    catalog = next((op for op in operations if op["operation"] == "catalog"), None)
+    for op in flagged:
+        lines.append(
+            f"- {op['operation']}: {op['ratio_median']:.2f}x, {op['over_floor_ms']:+.1f} ms; "
+            f"{call_difference(op, catalog)}"
+        )
+    return "\n".join(lines)
+
+
+def call_difference(op: dict[str, Any], catalog: dict[str, Any] | None) -> str:
+    """What the broker calls beyond (or short of) the floor; the same calls point at the broker's own work."""
+    if op["floor_kind"] != "AWS calls":
+        return f"no AWS calls; the floor is a {op['floor_kind']}, so the difference is the app's own request handling"
+    extra = Counter(op["broker_calls"]) - Counter(op["floor_calls"])
+    missing = Counter(op["floor_calls"]) - Counter(op["broker_calls"])
+    if extra or missing:
+        parts = []
+        if extra:
+            parts.append("extra calls: " + ", ".join(sorted(extra.elements())))
+        if missing:
+            parts.append("calls the floor makes and the broker does not: " + ", ".join(sorted(missing.elements())))
+        return "; ".join(parts)
+    text = "the same AWS calls as the floor, so the difference is the broker's own work"
+    if catalog:
+        # The AWS floor has no HTTP hop to the broker; the catalog row measures that hop and the framework.
+        text += (
+            f"; an OSB request with no AWS call costs {catalog['broker']['median_ms']} ms here "
+            f"(bare HTTP round trip {catalog['floor']['median_ms']} ms), which the AWS floor does not include"
+        )
+    return text
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    parts = [machine_section(results)]
+    if "operations" in results:
+        parts += [operations_section(results), flags_section(results), calls_section(results)]
+        parts.append(call_latency_section(results))
+    if "concurrency" in results:
+        parts.append(concurrency_section(results))
+    if "scale" in results:
+        parts.append(scale_section(results))
+    if "throughput" in results:
+        parts.append(throughput_section(results))
+    return "\n\n".join(parts) + "\n"

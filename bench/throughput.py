@@ -1,0 +1,241 @@
+"""`GET /v2/catalog` under gunicorn as the Procfile runs it: start-up time, requests/s, latency, memory.
+
+The broker is pointed at the bench's moto through the environment, as an operator points it at
+AWS, so it does not start its embedded one. The load comes from a few threads of this process
+on kept-alive connections, for a bounded time and a bounded count; client and server share the
+machine's cores, so the CPU each side used is reported beside the rate.
+
+Each connection is replaced every REQUESTS_PER_CONNECTION requests: a kept-alive connection stays
+with the worker that accepted it, and with a handful of them all may land on one worker, whose
+GIL then caps the whole broker at one core (runs swung between about 500 and 900 requests/s on two
+cores for that reason alone). Reconnecting spreads the load the way a router's many connections do.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.stats import Latency, summarize
+from tests.harness import REPO, Backend, free_port
+
+USERNAME = "cc"
+PASSWORD = "bench-broker-password"
+STARTUP_LIMIT_S = 60.0
+REQUESTS_PER_CONNECTION = 50
+
+
+@dataclass(frozen=True)
+class ProcessUsage:
+    pid: int
+    role: str  # "master" or "worker"
+    peak_rss_mib: float  # VmHWM
+    rss_mib: float  # VmRSS at the end of the load
+    load_cpu_s: float  # CPU seconds used during the load
+
+
+@dataclass(frozen=True)
+class ThroughputResult:
+    command: str
+    workers: int
+    threads_per_worker: str
+    startup_to_first_answer_s: float
+    client_threads: int
+    requests_per_connection: int
+    requests: int
+    errors: int
+    seconds: float
+    requests_per_s: float
+    latency: Latency
+    processes: list[ProcessUsage]
+    log_level: str
+    # CPU seconds the load generator spent: if it is near the wall time, it, not the broker, set the pace.
+    client_cpu_s: float
+
+
+def gunicorn_command() -> list[str]:
+    """The Procfile's command, with the gunicorn installed beside this Python."""
+    script = Path(sys.executable).parent / "gunicorn"
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
+    return [*launcher, "--config", "python:broker.gunicorn_config", "broker.app:create_app()"]
+
+
+def broker_environment(backend: Backend, port: int) -> dict[str, str]:
+    environ = {key: value for key, value in os.environ.items() if key != "VCAP_APPLICATION"}
+    environ.update(
+        PORT=str(port),
+        BROKER_USERNAME=USERNAME,
+        BROKER_PASSWORD=PASSWORD,
+        AWS_ENDPOINT_URL=backend.moto.endpoint,
+        AWS_ACCESS_KEY_ID=backend.broker.access_key_id,
+        AWS_SECRET_ACCESS_KEY=backend.broker.secret_access_key,
+        AWS_REGION="eu-west-2",
+    )
+    return environ
+
+
+def catalog_headers() -> dict[str, str]:
+    token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "X-Broker-API-Version": "2.17"}
+
+
+def get_catalog(connection: http.client.HTTPConnection, headers: dict[str, str]) -> int:
+    connection.request("GET", "/v2/catalog", headers=headers)
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def wait_for_first_answer(port: int, process: subprocess.Popen[bytes], started: float) -> float:
+    """Seconds from starting the process until the catalog is first answered 200."""
+    headers = catalog_headers()
+    while time.perf_counter() - started < STARTUP_LIMIT_S:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode} before answering")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            if get_catalog(connection, headers) == 200:
+                return time.perf_counter() - started
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.01)
+    raise RuntimeError(f"gunicorn did not answer within {STARTUP_LIMIT_S:g} s")
+
+
+def child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        return [int(child) for child in children.read_text().split()]
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def memory_mib(pid: int) -> dict[str, float]:
+    """VmHWM (peak resident set) and VmRSS from /proc/<pid>/status, in MiB."""
+    values: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmHWM", "VmRSS"):
+            values[name] = round(int(rest.split()[0]) / 1024, 1)  # kB -> MiB
+    return values
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """User plus system CPU time, from /proc/<pid>/stat (fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def usage_of(pid: int, role: str, cpu_before: float) -> ProcessUsage:
+    memory = memory_mib(pid)
+    return ProcessUsage(pid, role, memory["VmHWM"], memory["VmRSS"], round(cpu_seconds_of(pid) - cpu_before, 2))
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load(port: int, threads: int, seconds: float, max_requests: int) -> tuple[float, list[float], int]:
+    """Each thread asks for the catalog until time or its share of the count runs out, reconnecting now and then."""
+    headers = catalog_headers()
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    errors = [0] * threads
+    deadline = time.perf_counter() + seconds
+    share = max_requests // threads
+
+    def run(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            while len(latencies[index]) < share and time.perf_counter() < deadline:
+                if len(latencies[index]) % REQUESTS_PER_CONNECTION == REQUESTS_PER_CONNECTION - 1:
+                    connection.close()  # the next request connects again, maybe to the other worker
+                started = time.perf_counter()
+                try:
+                    status = get_catalog(connection, headers)
+                except (OSError, http.client.HTTPException):
+                    status = 0
+                    connection.close()
+                latencies[index].append(time.perf_counter() - started)
+                if status != 200:
+                    errors[index] += 1
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    return elapsed, [latency for per_thread in latencies for latency in per_thread], sum(errors)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM is gunicorn's graceful stop; the master takes its workers down with it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def measure_throughput(backend: Backend, client_threads: int, seconds: float, max_requests: int) -> ThroughputResult:
+    port = free_port()
+    environ = broker_environment(backend, port)
+    command = gunicorn_command()
+    with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            startup = wait_for_first_answer(port, process, started)
+            roles = {process.pid: "master"} | {pid: "worker" for pid in child_pids(process.pid)}
+            cpu_before = {pid: cpu_seconds_of(pid) for pid in roles}
+            client_cpu = own_cpu_seconds()
+            elapsed, latencies, errors = load(port, client_threads, seconds, max_requests)
+            client_cpu = own_cpu_seconds() - client_cpu
+            processes = [usage_of(pid, role, cpu_before[pid]) for pid, role in roles.items()]
+        except BaseException:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-4000:])
+            raise
+        finally:
+            stop(process)
+    return ThroughputResult(
+        command="gunicorn " + " ".join(command[-3:]),
+        workers=len(roles) - 1,
+        threads_per_worker=environ.get("GUNICORN_THREADS", "8 (gunicorn_config default)"),
+        startup_to_first_answer_s=round(startup, 3),
+        client_threads=client_threads,
+        requests_per_connection=REQUESTS_PER_CONNECTION,
+        requests=len(latencies),
+        errors=errors,
+        seconds=round(elapsed, 2),
+        requests_per_s=round(len(latencies) / elapsed, 1),
+        latency=summarize(latencies),
+        processes=processes,
+        log_level=environ.get("LOG_LEVEL", "INFO (default)"),
+        client_cpu_s=round(client_cpu, 2),
+    )
