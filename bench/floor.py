@@ -138,7 +138,7 @@ class Floor:
 
     def provision(self, instance_id: str, plan_id: str, *, public: bool) -> None:
         bucket = f"cf-s3-{instance_id}"
-        self.read_tags(bucket)  # the broker first looks for a bucket a retried request made
+        # Outside us-east-1 CreateBucket itself says if the bucket is there already: no read first.
         self.s3.create_bucket(
             Bucket=bucket,
             ObjectOwnership="BucketOwnerEnforced",

@@ -19,6 +19,7 @@ from broker.records import InstanceRecord, StoredInstance, instance_from_tags, i
 log = logging.getLogger(__name__)
 
 NO_SUCH_BUCKET = "NoSuchBucket"
+US_EAST_1 = "us-east-1"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 
 
@@ -67,15 +68,32 @@ class Buckets:
 
     # --- creating and configuring ------------------------------------------------------------
 
-    def create(self, bucket: str, record: InstanceRecord, *, exists: bool) -> None:
-        """Create (unless it exists, half-made) and configure a bucket; tag it last.
+    def create_or_find(self, bucket: str) -> list[dict[str, str]] | None:
+        """Create the bucket; if it is already there, return its tags instead ([] for none).
+
+        Outside us-east-1, CreateBucket refuses a bucket the account already owns, so the usual
+        case costs one call. In us-east-1 it answers 200 for such a bucket (a legacy of S3), so
+        the tags are read first there.
+        """
+        if self.region == US_EAST_1:
+            tags = self.read_tags(bucket)
+            if tags is not None:
+                return tags
+        try:
+            self.s3.create_bucket(**create_bucket_arguments(bucket, self.region))
+            return None
+        except ClientError as error:
+            if error_code(error) == "BucketAlreadyOwnedByYou":
+                return self.read_tags(bucket) or []
+            with aws_errors(f"create bucket {bucket}"):
+                raise
+
+    def finish(self, bucket: str, record: InstanceRecord) -> None:
+        """Configure a bucket made for `record` (or left half-made by a failed provision); tag it last.
 
         The tags mark a bucket as fully provisioned, so a bucket without them is one a failed
         provision left: a retry configures it again. On failure the bucket is deleted.
         """
-        if not exists:
-            with aws_errors(f"create bucket {bucket}"):
-                self.s3.create_bucket(**create_bucket_arguments(bucket, self.region))
         try:
             self.configure(bucket, None, record.config)
             self.write_tags(bucket, record)
@@ -145,7 +163,7 @@ def not_empty_error(bucket: str) -> BucketNotEmpty:
 def create_bucket_arguments(bucket: str, region: str) -> dict[str, Any]:
     """CreateBucket's arguments: ACLs disabled; a LocationConstraint everywhere but us-east-1."""
     arguments: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
-    if region != "us-east-1":
+    if region != US_EAST_1:
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
     return arguments
 

@@ -40,10 +40,9 @@ class Instances:
             config=instance_config_for_create(plan, parameters),
         )
         bucket = self.settings.bucket_name(instance_id)
-        tags = self.buckets.read_tags(bucket)
-        stored = self.buckets.read_from(tags)
-        if stored is None:
-            self.buckets.create(bucket, record, exists=tags is not None)
+        stored = self.buckets.read_from(self.buckets.create_or_find(bucket))
+        if stored is None:  # made just now, or half-made by a provision that failed
+            self.buckets.finish(bucket, record)
             log.info("provisioned instance %s as bucket %s", instance_id, bucket)
             return True
         if stored.identity() == record.identity():

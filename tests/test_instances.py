@@ -257,3 +257,16 @@ def test_last_operation(osb: OSBClient) -> None:
     unknown = osb.request("GET", f"/v2/service_instances/{new_id()}/last_operation")
     assert unknown.status_code == 404
     assert unknown.json()["description"]
+
+
+def test_us_east_1_reads_before_creating_since_create_bucket_is_idempotent_there(backend: Any, s3: Any) -> None:
+    from tests.harness import BrokerServer
+
+    with BrokerServer(backend.settings(aws_region="us-east-1")) as server:
+        osb = server.osb()
+        instance = new_id()
+        assert osb.provision(instance, BASIC, {"versioning": True}).status_code == 201
+        assert s3.get_bucket_location(Bucket=bucket(instance))["LocationConstraint"] in (None, "us-east-1")
+        assert osb.provision(instance, BASIC, {"versioning": True}).status_code == 200
+        assert osb.provision(instance, BASIC, {"versioning": False}).status_code == 409
+        assert s3.get_bucket_versioning(Bucket=bucket(instance))["Status"] == "Enabled"
