@@ -12,7 +12,7 @@ from broker.aws import run_concurrently
 from broker.buckets import Buckets
 from broker.catalog import Catalog
 from broker.credentials import binding_credentials
-from broker.errors import BadRequest, Conflict, Gone, InvalidParameters, NotFound
+from broker.errors import Conflict, Gone, InvalidParameters, NotFound
 from broker.parameters import BindingConfig, binding_config, fingerprint
 from broker.records import StoredInstance
 from broker.settings import Settings
@@ -36,43 +36,15 @@ class Bindings:
         self.pool = pool
 
     def bind(self, instance_id: str, binding_id: str, plan_id: str, parameters: Any) -> BindResult:
-        try:
-            plan = self.catalog.plans[plan_id]
-        except KeyError:
-            raise BadRequest(f"plan_id {plan_id!r} is not in this broker's catalog") from None
-        config = binding_config(plan, parameters)
+        """Make (or, for the same request again, renew) the binding's user and a key that works."""
+        config = binding_config(self.catalog.plan(plan_id), parameters)
         instance, others = self._read_instances(instance_id, config)
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
         source_cidrs = () if config.allow_external_access else self.settings.allowed_source_cidrs
-        kms_key_arns = [arn for s in [instance, *others.values()] if (arn := s.record.config.kms_key_arn)]
-        document = policies.user_policy(
-            buckets + list(config.external_buckets),
-            read_only=config.read_only,
-            path_prefix=config.path_prefix,
-            kms_key_arns=kms_key_arns,
-            allowed_source_cidrs=source_cidrs,
-        )
-        if not policies.fits_user_policy_limit(document):
-            raise InvalidParameters(
-                "the key's policy would exceed AWS's 2,048-character limit: ask for fewer "
-                "additional_instances or external_buckets"
-            )
+        document = self._key_policy(config, buckets, [instance, *others.values()], source_cidrs)
         user_name = self.settings.user_name(binding_id)
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
-        tags = {records.INSTANCE_ID: instance_id, records.BINDING_ID: binding_id, records.BINDING_DIGEST: digest}
-
-        try:
-            user_arn = self.users.create(user_name, tags)
-            created = True
-        except UserExists:
-            user_arn, existing_tags = self.users.read(user_name)
-            if existing_tags.get(records.BINDING_DIGEST) != digest:
-                raise Conflict(
-                    f"Binding {binding_id} already exists with other parameters. "
-                    "Unbind it (or delete the service key) first."
-                ) from None
-            created = False
-
+        user_arn, created = self._claim_user(user_name, binding_id, instance_id, digest)
         try:
             key = self._give_key(user_name, document, fresh_user=created)
             self.users.wait_until_key_works(
@@ -103,6 +75,44 @@ class Bindings:
             },
         )
         return BindResult(created=created, credentials=credentials)
+
+    def _key_policy(
+        self,
+        config: BindingConfig,
+        buckets: list[str],
+        instances: list[StoredInstance],
+        source_cidrs: tuple[str, ...],
+    ) -> dict[str, Any]:
+        document = policies.user_policy(
+            buckets + list(config.external_buckets),
+            read_only=config.read_only,
+            path_prefix=config.path_prefix,
+            kms_key_arns=[arn for s in instances if (arn := s.record.config.kms_key_arn)],
+            allowed_source_cidrs=source_cidrs,
+        )
+        if not policies.fits_user_policy_limit(document):
+            raise InvalidParameters(
+                "the key's policy would exceed AWS's 2,048-character limit: ask for fewer "
+                "additional_instances or external_buckets"
+            )
+        return document
+
+    def _claim_user(self, user_name: str, binding_id: str, instance_id: str, digest: str) -> tuple[str, bool]:
+        """Create the binding's user; or, if this very request made it before, take it over.
+
+        Returns the user's ARN and whether it was created now.
+        """
+        tags = {records.INSTANCE_ID: instance_id, records.BINDING_ID: binding_id, records.BINDING_DIGEST: digest}
+        try:
+            return self.users.create(user_name, tags), True
+        except UserExists:
+            user_arn, existing_tags = self.users.read(user_name)
+        if existing_tags.get(records.BINDING_DIGEST) != digest:
+            raise Conflict(
+                f"Binding {binding_id} already exists with other parameters. "
+                "Unbind it (or delete the service key) first."
+            )
+        return user_arn, False
 
     def _give_key(self, user_name: str, document: dict[str, Any], *, fresh_user: bool) -> AccessKey:
         """Set the user's policy and make its key at once; a repeated bind first drops the old keys."""

@@ -10,6 +10,8 @@ import yaml
 from openbrokerapi.catalog import ServicePlan
 from openbrokerapi.service_broker import Service
 
+from broker.errors import BadRequest
+
 BROKER_ONLY_PREFIX = "x-"  # keys the broker reads but never publishes
 
 
@@ -34,6 +36,12 @@ class Catalog:
     services: list[Service]
     plans: dict[str, Plan]
     service_ids: frozenset[str]
+
+    def plan(self, plan_id: str) -> Plan:
+        try:
+            return self.plans[plan_id]
+        except KeyError:
+            raise BadRequest(f"plan_id {plan_id!r} is not in this broker's catalog") from None
 
 
 def _published(entry: dict[str, Any]) -> dict[str, Any]:

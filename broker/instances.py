@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from broker.buckets import Buckets
-from broker.catalog import Catalog, Plan
+from broker.catalog import Catalog
 from broker.errors import BadRequest, Conflict, Gone, NotFound
 from broker.parameters import InstanceConfig, instance_config_for_create, instance_config_for_update
 from broker.records import InstanceRecord, StoredInstance
@@ -22,15 +22,9 @@ class Instances:
         self.catalog = catalog
         self.buckets = buckets
 
-    def plan(self, plan_id: str) -> Plan:
-        try:
-            return self.catalog.plans[plan_id]
-        except KeyError:
-            raise BadRequest(f"plan_id {plan_id!r} is not in this broker's catalog") from None
-
     def provision(self, instance_id: str, plan_id: str, org_guid: str, space_guid: str, parameters: Any) -> bool:
         """Create the instance's bucket; True if created, False if an identical one already exists."""
-        plan = self.plan(plan_id)
+        plan = self.catalog.plan(plan_id)
         record = InstanceRecord(
             instance_id=instance_id,
             service_id=plan.service_id,
@@ -55,8 +49,8 @@ class Instances:
     def update(self, instance_id: str, plan_id: str | None, parameters: Any) -> None:
         bucket = self.settings.bucket_name(instance_id)
         current = self.read_complete(instance_id)
-        current_plan = self.plan(current.plan_id)
-        new_plan = self.plan(plan_id) if plan_id else current_plan
+        current_plan = self.catalog.plan(current.plan_id)
+        new_plan = self.catalog.plan(plan_id) if plan_id else current_plan
         if new_plan.service_id != current_plan.service_id:
             raise BadRequest(f"plan {new_plan.name!r} belongs to another service than this instance")
         config = instance_config_for_update(current.config, current_plan, new_plan, parameters)
