@@ -30,7 +30,6 @@ def client_config(settings: Settings) -> Config:
 
 @dataclass
 class AwsClients:
-    session: boto3.session.Session
     s3: Any
     iam: Any
 
@@ -44,7 +43,6 @@ def make_clients(settings: Settings) -> AwsClients:
     config = client_config(settings)
     endpoint = settings.aws_endpoint_url
     return AwsClients(
-        session=session,
         s3=session.client("s3", endpoint_url=endpoint, config=config),
         iam=session.client("iam", endpoint_url=endpoint, config=config),
     )

@@ -47,7 +47,7 @@ class Bindings:
         user_arn, created = self._claim_user(user_name, binding_id, instance_id, digest)
         try:
             key = self._give_key(user_name, document, fresh_user=created)
-            self.users.wait_until_key_works(
+            probes = self.users.wait_until_key_works(
                 key,
                 buckets[0],
                 config.path_prefix or "",
@@ -57,7 +57,13 @@ class Bindings:
         except BaseException:
             self.users.delete(user_name)
             raise
-        log.info("bound %s to instance %s as IAM user %s", binding_id, instance_id, user_name)
+        log.info(
+            "bound %s to instance %s as IAM user %s (key accepted after %d probes)",
+            binding_id,
+            instance_id,
+            user_name,
+            probes,
+        )
         credentials = binding_credentials(
             key=key,
             bucket=buckets[0],

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from broker import policies
 from broker.aws import run_concurrently
-from broker.errors import BrokerError, aws_errors, error_code
+from broker.errors import BrokerError, Unprocessable, aws_errors, error_code
 from broker.parameters import InstanceConfig
 from broker.records import InstanceRecord, StoredInstance, instance_from_tags, instance_tags
 
@@ -23,8 +23,7 @@ US_EAST_1 = "us-east-1"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 
 
-class BucketNotEmpty(BrokerError):
-    status = 422
+class BucketNotEmpty(Unprocessable):
     error = "BucketNotEmpty"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,15 +84,9 @@ class Users:
             key = self.iam.create_access_key(UserName=user_name)["AccessKey"]
         return AccessKey(key["AccessKeyId"], key["SecretAccessKey"])
 
-    def delete_keys(self, user_name: str, keep: str | None = None) -> None:
-        """Delete the user's access keys but `keep` (a secret is shown once, so older keys are orphans)."""
-        with aws_errors(f"list the access keys of IAM user {user_name}"):
-            keys = self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
-        calls = [
-            lambda key_id=key["AccessKeyId"]: self._delete_key(user_name, key_id)
-            for key in keys
-            if key["AccessKeyId"] != keep
-        ]
+    def delete_keys(self, user_name: str) -> None:
+        """Delete the user's access keys (a secret is shown once, so older keys are orphans)."""
+        calls = self._key_deletions(user_name, self._key_ids(user_name) or [])
         if calls:
             run_concurrently(self.pool, calls)
 
@@ -130,14 +125,10 @@ class Users:
 
         Returns False when there was no such user.
         """
-        try:
-            keys = self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
-        except ClientError as error:
-            if error_code(error) == NO_SUCH_ENTITY:
-                return False
-            with aws_errors(f"list the access keys of IAM user {user_name}"):
-                raise
-        calls = [lambda key_id=key["AccessKeyId"]: self._delete_key(user_name, key_id) for key in keys]
+        key_ids = self._key_ids(user_name)
+        if key_ids is None:
+            return False
+        calls = self._key_deletions(user_name, key_ids)
         calls.append(lambda: self._delete_policy(user_name, POLICY_NAME))
         run_concurrently(self.pool, calls)
         try:
@@ -152,6 +143,20 @@ class Users:
                 with aws_errors(f"delete IAM user {user_name}"):
                     raise
         return True
+
+    def _key_ids(self, user_name: str) -> list[str] | None:
+        """The user's access key ids; None when there is no such user."""
+        try:
+            keys = self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        except ClientError as error:
+            if error_code(error) == NO_SUCH_ENTITY:
+                return None
+            with aws_errors(f"list the access keys of IAM user {user_name}"):
+                raise
+        return [key["AccessKeyId"] for key in keys]
+
+    def _key_deletions(self, user_name: str, key_ids: list[str]) -> list[Callable[[], None]]:
+        return [lambda key_id=key_id: self._delete_key(user_name, key_id) for key_id in key_ids]
 
     def _delete_key(self, user_name: str, key_id: str) -> None:
         self._ignoring_missing(
@@ -175,8 +180,8 @@ class Users:
                 self._delete_policy(user_name, name)
             for policy in self.iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]:
                 self.iam.detach_user_policy(UserName=user_name, PolicyArn=policy["PolicyArn"])
-            for key in self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]:
-                self._delete_key(user_name, key["AccessKeyId"])
+            for key_id in self._key_ids(user_name) or []:
+                self._delete_key(user_name, key_id)
 
     @staticmethod
     def _ignoring_missing(doing: str, call: Any, **arguments: Any) -> None:
