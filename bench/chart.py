@@ -26,26 +26,21 @@ def operations_panel(axes: Axes, operations: list[dict[str, Any]]) -> None:
     names = [op["operation"] for op in operations]
     positions = list(range(len(names)))
     height = 0.38
-    broker = [op["broker"] for op in operations]
-    floor = [op["floor"] for op in operations]
-    axes.barh(
-        [p - height / 2 for p in positions],
-        [lat["median_ms"] for lat in broker],
-        height,
-        xerr=upper_error(broker),
-        color=BROKER_COLOUR,
-        capsize=3,
-        label="broker (median, bar to p90)",
+    series = (
+        ("broker", -height / 2, BROKER_COLOUR, "broker (median, bar to p90)"),
+        ("floor", height / 2, FLOOR_COLOUR, "floor: same AWS calls straight with boto3 (catalog: bare WSGI)"),
     )
-    axes.barh(
-        [p + height / 2 for p in positions],
-        [lat["median_ms"] for lat in floor],
-        height,
-        xerr=upper_error(floor),
-        color=FLOOR_COLOUR,
-        capsize=3,
-        label="floor: same AWS calls straight with boto3 (catalog: bare WSGI)",
-    )
+    for side, offset, colour, label in series:
+        latencies = [op[side] for op in operations]
+        axes.barh(
+            [p + offset for p in positions],
+            [lat["median_ms"] for lat in latencies],
+            height,
+            xerr=upper_error(latencies),
+            color=colour,
+            capsize=3,
+            label=label,
+        )
     for position, op in zip(positions, operations, strict=True):
         if op["ratio_median"]:
             end = op["broker"]["p90_ms"]
