@@ -13,7 +13,7 @@ from openbrokerapi.auth import NoneBrokerAuthenticator
 from werkzeug.exceptions import HTTPException
 
 from broker import envelope
-from broker.aws import MAX_POOL_CONNECTIONS, make_clients
+from broker.aws import MAX_POOL_CONNECTIONS, make_clients, own_account_id
 from broker.bindings import Bindings
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 OSB_BLUEPRINT = "open_broker"
 REQUEST_IDENTITY = "X-Broker-API-Request-Identity"
 AWS_THREADS = 16
+# Longer than any bind can run (the Cloud Controller gives up after 60 s), with room for clock skew.
+KEY_IN_FLIGHT_SECONDS = 120.0
 # Loggers that print secrets at DEBUG: openbrokerapi logs headers (basic auth) and bodies,
 # botocore logs CreateAccessKey responses.
 QUIET_LOGGERS = {
@@ -76,12 +78,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool)
     probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
-    users = Users(clients.iam, probe, settings.iam_user_path, settings.iam_permissions_boundary_arn, pool)
-    service_broker = S3ServiceBroker(
+    users = Users(clients.iam, probe, settings.iam_permissions_boundary_arn, pool)
+    bindings = Bindings(
+        settings,
         catalog,
-        Instances(settings, catalog, buckets),
-        Bindings(settings, catalog, buckets, users, pool),
+        buckets,
+        users,
+        pool,
+        own_account=own_account_id(clients.sts),
+        key_in_flight_seconds=KEY_IN_FLIGHT_SECONDS,
     )
+    service_broker = S3ServiceBroker(catalog, Instances(settings, catalog, buckets, bindings.remove_all_of), bindings)
     metrics = Metrics()
 
     app = Flask("broker")

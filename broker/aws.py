@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from broker.errors import aws_errors
 from broker.settings import Settings
 
 # Enough connections for every thread that may share a client: request threads and the pool.
@@ -32,6 +33,7 @@ def client_config(settings: Settings) -> Config:
 class AwsClients:
     s3: Any
     iam: Any
+    sts: Any
 
 
 def make_clients(settings: Settings) -> AwsClients:
@@ -45,7 +47,14 @@ def make_clients(settings: Settings) -> AwsClients:
     return AwsClients(
         s3=session.client("s3", endpoint_url=endpoint, config=config),
         iam=session.client("iam", endpoint_url=endpoint, config=config),
+        sts=session.client("sts", endpoint_url=endpoint, config=config),
     )
+
+
+def own_account_id(sts: Any) -> str:
+    """The AWS account the broker's key belongs to (GetCallerIdentity needs no permission)."""
+    with aws_errors("learn its own AWS account (STS GetCallerIdentity)"):
+        return str(sts.get_caller_identity()["Account"])
 
 
 def run_concurrently(pool: Executor, calls: list[Callable[[], Any]]) -> None:

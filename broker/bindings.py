@@ -1,10 +1,16 @@
-"""Bindings and service keys: an IAM user and access key per binding, scoped to the instance's bucket."""
+"""Bindings and service keys: an IAM user and access key per binding, scoped to the instance's bucket.
+
+Identical binds may run at once (the Cloud Controller retries, several broker processes serve),
+so a request deletes only what it made itself, and never a key that another request may still
+be about to hand out.
+"""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from broker import policies, records
@@ -12,13 +18,16 @@ from broker.aws import run_concurrently
 from broker.buckets import Buckets
 from broker.catalog import Catalog
 from broker.credentials import binding_credentials
-from broker.errors import Conflict, Gone, InvalidParameters, NotFound
+from broker.errors import BrokerError, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
 from broker.parameters import BindingConfig, binding_config, fingerprint
 from broker.records import StoredInstance
 from broker.settings import Settings
-from broker.users import AccessKey, UserExists, Users
+from broker.users import AccessKey, KeyInfo, KeyLimitReached, UserExists, Users
 
 log = logging.getLogger(__name__)
+
+# IAM lets a user hold two access keys.
+MAX_KEYS_PER_USER = 2
 
 
 @dataclass(frozen=True)
@@ -27,35 +36,51 @@ class BindResult:
     credentials: dict[str, Any]
 
 
+def stale_keys(keys: list[KeyInfo], now: datetime, in_flight_seconds: float) -> list[KeyInfo]:
+    """The keys too old to belong to a bind still running."""
+    return [key for key in keys if (now - key.created).total_seconds() > in_flight_seconds]
+
+
 class Bindings:
-    def __init__(self, settings: Settings, catalog: Catalog, buckets: Buckets, users: Users, pool: Executor) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        buckets: Buckets,
+        users: Users,
+        pool: Executor,
+        *,
+        own_account: str,
+        key_in_flight_seconds: float,
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.buckets = buckets
         self.users = users
         self.pool = pool
+        self.own_account = own_account
+        # A key younger than this may belong to a bind that has not answered yet.
+        self.key_in_flight_seconds = key_in_flight_seconds
 
-    def bind(self, instance_id: str, binding_id: str, plan_id: str, parameters: Any) -> BindResult:
+    def bind(
+        self, instance_id: str, binding_id: str, plan_id: str, parameters: Any, context_org: str | None = None
+    ) -> BindResult:
         """Make (or, for the same request again, renew) the binding's user and a key that works."""
         config = binding_config(self.catalog.plan(plan_id), parameters)
-        instance, others = self._read_instances(instance_id, config)
+        self._check_external_buckets(config)
+        instance, others = self._read_instances(instance_id, config, context_org)
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
         source_cidrs = () if config.allow_external_access else self.settings.allowed_source_cidrs
         document = self._key_policy(config, buckets, [instance, *others.values()], source_cidrs)
         user_name = self.settings.user_name(binding_id)
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
         user_arn, created = self._claim_user(user_name, binding_id, instance_id, digest)
+        made: list[AccessKey] = []
         try:
-            key = self._give_key(user_name, document, fresh_user=created)
-            probes = self.users.wait_until_key_works(
-                key,
-                buckets[0],
-                config.path_prefix or "",
-                self.settings.key_propagation_timeout,
-                denial_expected=bool(source_cidrs),
-            )
+            self._give_key(user_name, binding_id, document, fresh_user=created, made=made)
+            probes = self._wait_until_key_works(made[0], binding_id, buckets[0], config, bool(source_cidrs))
         except BaseException:
-            self.users.delete(user_name)
+            self._roll_back(user_name, made, created_user=created)
             raise
         log.info(
             "bound %s to instance %s as IAM user %s (key accepted after %d probes)",
@@ -65,7 +90,7 @@ class Bindings:
             probes,
         )
         credentials = binding_credentials(
-            key=key,
+            key=made[0],
             bucket=buckets[0],
             region=self.settings.aws_region,
             endpoint=self.settings.s3_endpoint,
@@ -75,12 +100,26 @@ class Bindings:
             additional_buckets=buckets[1:],
             external_bucket_policies={
                 bucket: policies.external_bucket_policy(
-                    bucket, user_arn, read_only=config.read_only, path_prefix=config.path_prefix
+                    bucket,
+                    user_arn,
+                    read_only=config.read_only,
+                    path_prefix=config.path_prefix,
+                    partition=self.settings.partition,
                 )
                 for bucket in config.external_buckets
             },
         )
         return BindResult(created=created, credentials=credentials)
+
+    def _check_external_buckets(self, config: BindingConfig) -> None:
+        """External buckets are other accounts' buckets: never one of this broker's instances."""
+        for bucket in config.external_buckets:
+            if bucket.startswith(self.settings.bucket_prefix):
+                raise InvalidParameters(
+                    f"external_buckets: {bucket!r} is named like a bucket of this broker (prefix "
+                    f"{self.settings.bucket_prefix!r}); external_buckets are for buckets of other AWS accounts. "
+                    "To reach another service instance of your own org, use additional_instances with its GUID."
+                )
 
     def _key_policy(
         self,
@@ -90,11 +129,15 @@ class Bindings:
         source_cidrs: tuple[str, ...],
     ) -> dict[str, Any]:
         document = policies.user_policy(
-            buckets + list(config.external_buckets),
+            buckets,
             read_only=config.read_only,
             path_prefix=config.path_prefix,
+            external_buckets=config.external_buckets,
+            own_account=self.own_account,
             kms_key_arns=[arn for s in instances if (arn := s.record.config.kms_key_arn)],
+            s3_service=self.settings.s3_service_name,
             allowed_source_cidrs=source_cidrs,
+            partition=self.settings.partition,
         )
         if not policies.fits_user_policy_limit(document):
             raise InvalidParameters(
@@ -110,9 +153,15 @@ class Bindings:
         """
         tags = {records.INSTANCE_ID: instance_id, records.BINDING_ID: binding_id, records.BINDING_DIGEST: digest}
         try:
-            return self.users.create(user_name, tags), True
+            return self.users.create(user_name, self.settings.user_path(instance_id), tags), True
         except UserExists:
+            pass
+        try:
             user_arn, existing_tags = self.users.read(user_name)
+        except NotFound:
+            raise ConcurrencyError(
+                f"Binding {binding_id} was being deleted while this bind ran. Try the bind again."
+            ) from None
         if existing_tags.get(records.BINDING_DIGEST) != digest:
             raise Conflict(
                 f"Binding {binding_id} already exists with other parameters. "
@@ -120,21 +169,84 @@ class Bindings:
             )
         return user_arn, False
 
-    def _give_key(self, user_name: str, document: dict[str, Any], *, fresh_user: bool) -> AccessKey:
-        """Set the user's policy and make its key at once; a repeated bind first drops the old keys."""
-        if not fresh_user:
-            self.users.delete_keys(user_name)
-        made: list[AccessKey] = []
-        run_concurrently(
-            self.pool,
-            [lambda: self.users.put_policy(user_name, document), lambda: made.append(self.users.new_key(user_name))],
-        )
-        return made[0]
+    def _give_key(
+        self, user_name: str, binding_id: str, document: dict[str, Any], *, fresh_user: bool, made: list[AccessKey]
+    ) -> None:
+        """Set the user's policy and make a key (into `made`) at once; a repeat first retires stale keys."""
+        try:
+            if not fresh_user:
+                self._retire_stale_keys(user_name, binding_id)
+            run_concurrently(
+                self.pool,
+                [
+                    lambda: self.users.put_policy(user_name, document),
+                    lambda: made.append(self.users.new_key(user_name)),
+                ],
+            )
+        except NotFound:
+            raise ConcurrencyError(
+                f"Binding {binding_id} was deleted while this bind ran (an unbind came at the same time). "
+                "Nothing was kept; bind again if it is still wanted."
+            ) from None
+        except KeyLimitReached:
+            raise ConcurrencyError(
+                f"Other binds of binding {binding_id} are in progress. Try again in a minute."
+            ) from None
+
+    def _retire_stale_keys(self, user_name: str, binding_id: str) -> None:
+        """Delete the keys of earlier tries of this bind, but none that a bind still running may hand out.
+
+        A repeated bind means the platform never got the earlier answer, so an earlier key is an
+        orphan; but a key younger than any request can run may be another request's, in flight.
+        """
+        keys = self.users.keys(user_name)
+        stale = stale_keys(keys, datetime.now(UTC), self.key_in_flight_seconds)
+        if stale:
+            run_concurrently(
+                self.pool, [lambda key=key: self.users.delete_key(user_name, key.access_key_id) for key in stale]
+            )
+        if len(keys) - len(stale) >= MAX_KEYS_PER_USER:
+            raise KeyLimitReached(user_name)
+
+    def _wait_until_key_works(
+        self, key: AccessKey, binding_id: str, bucket: str, config: BindingConfig, denial_expected: bool
+    ) -> int:
+        try:
+            return self.users.wait_until_key_works(
+                key,
+                bucket,
+                config.path_prefix or "",
+                self.settings.key_propagation_timeout,
+                denial_expected=denial_expected,
+            )
+        except NotFound:
+            raise ConcurrencyError(
+                f"The instance's bucket {bucket} was deleted while binding {binding_id} was being made. "
+                "Nothing was kept."
+            ) from None
+
+    def _roll_back(self, user_name: str, made: list[AccessKey], *, created_user: bool) -> None:
+        """Undo what this request made: its own key, and the user if it created it and no one else uses it.
+
+        A failure here is logged, never raised: the client gets the error that caused the rollback.
+        """
+        try:
+            for key in made:
+                self.users.delete_key(user_name, key.access_key_id)
+            if created_user and not self.users.delete_if_unused(user_name):
+                log.warning("kept IAM user %s after a failed bind: a concurrent bind's key uses it", user_name)
+        except (BrokerError, Exception):
+            log.exception("could not roll back IAM user %s after a failed bind", user_name)
 
     def _read_instances(
-        self, instance_id: str, config: BindingConfig
+        self, instance_id: str, config: BindingConfig, context_org: str | None
     ) -> tuple[StoredInstance, dict[str, StoredInstance]]:
-        """The bound instance and the additional ones, read at once; all must exist, all in one org."""
+        """The bound instance and the additional ones, read at once.
+
+        Every additional instance must belong to the bound instance's org and to the org the
+        binding is made in (its context): an instance shared into another org must not open the
+        door to the unshared instances of its home org.
+        """
         wanted = [instance_id, *config.additional_instances]
         found: dict[str, StoredInstance | None] = {}
 
@@ -145,25 +257,50 @@ class Bindings:
         instance = found[instance_id]
         if instance is None:
             raise NotFound(f"Instance {instance_id} does not exist, so it cannot be bound.")
+        if config.additional_instances and not context_org:
+            raise InvalidParameters(
+                "additional_instances needs the org of the binding: the platform must send context.organization_guid"
+            )
         others: dict[str, StoredInstance] = {}
         for guid in config.additional_instances:
             other = found[guid]
-            if other is None or other.record.org_guid != instance.record.org_guid:
+            org = other.record.org_guid if other else None
+            if org is None or org != instance.record.org_guid or org != context_org:
                 raise InvalidParameters(
-                    f"additional_instances: {guid} is not an instance of this broker in the same org as {instance_id}"
+                    f"additional_instances: {guid} is not an instance of this broker in the org of {instance_id} "
+                    "and of this binding. Give the GUID of an instance of your own org (`cf service NAME --guid`)."
                 )
-            others[guid] = other
+            others[guid] = other  # type: ignore[assignment]
         return instance, others
 
-    def unbind(self, binding_id: str) -> None:
+    def unbind(self, instance_id: str, binding_id: str) -> None:
         user_name = self.settings.user_name(binding_id)
+        self._check_belongs(instance_id, binding_id, Gone)
         if not self.users.delete(user_name):
             raise Gone(f"Binding {binding_id} does not exist (no IAM user {user_name}).")
         log.info("unbound %s", binding_id)
 
-    def exists(self, binding_id: str) -> bool:
+    def exists(self, instance_id: str, binding_id: str) -> bool:
         try:
-            self.users.read(self.settings.user_name(binding_id))
+            self._check_belongs(instance_id, binding_id, NotFound)
         except NotFound:
             return False
         return True
+
+    def _check_belongs(self, instance_id: str, binding_id: str, missing: type[BrokerError]) -> None:
+        """The binding exists and belongs to this instance; otherwise raise `missing` (410 or 404)."""
+        user_name = self.settings.user_name(binding_id)
+        try:
+            _arn, tags = self.users.read(user_name)
+        except NotFound:
+            raise missing(f"Binding {binding_id} does not exist (no IAM user {user_name}).") from None
+        if tags.get(records.INSTANCE_ID) != instance_id:
+            raise missing(f"Binding {binding_id} does not belong to instance {instance_id}.")
+
+    def remove_all_of(self, instance_id: str) -> list[str]:
+        """Delete every binding user left under an instance (its bucket is gone); return their names."""
+        names = self.users.names_under(self.settings.user_path(instance_id))
+        if names:
+            run_concurrently(self.pool, [lambda name=name: self.users.delete(name) for name in names])
+            log.warning("deleted %d binding users left on deprovisioned instance %s", len(names), instance_id)
+        return names

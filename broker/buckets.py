@@ -140,14 +140,18 @@ class Buckets:
                     self.s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
         return deleted
 
-    def delete(self, bucket: str) -> None:
+    def delete(self, bucket: str) -> bool:
+        """Delete the (empty) bucket; False when it was already gone (a concurrent deprovision)."""
         try:
             self.s3.delete_bucket(Bucket=bucket)
         except ClientError as error:
             if error_code(error) == "BucketNotEmpty":
                 raise not_empty_error(bucket) from error
+            if error_code(error) == NO_SUCH_BUCKET:
+                return False
             with aws_errors(f"delete bucket {bucket}"):
                 raise
+        return True
 
 
 def not_empty_error(bucket: str) -> BucketNotEmpty:

@@ -23,6 +23,8 @@ from broker.settings import IAM_USER_NAME_MAX, S3_BUCKET_NAME_MAX, Settings
 SUPPORTED_MAJOR = 2
 MIN_MINOR = 13
 VERSION_FORM = re.compile(r"(\d+)\.(\d+)")
+# Org and space GUIDs become bucket tag values: a GUID, or at least nothing S3 tags refuse.
+GUID_TEXT = re.compile(r"[A-Za-z0-9-]{1,256}")
 
 
 def check_auth(request: Request, settings: Settings) -> None:
@@ -103,8 +105,23 @@ def _check_org_and_space(body: dict[str, Any]) -> None:
         for value in (top, inner):
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise BadRequest(f"{name} must be a non-empty string.")
+            if value is not None and not GUID_TEXT.fullmatch(value):
+                raise BadRequest(f"{name} {value!r} must be a GUID: letters, digits and - only.")
         if top is not None and inner is not None and top != inner:
             raise BadRequest(f"{name} differs between the request body and its context.")
+
+
+def _check_binding_context(body: dict[str, Any]) -> None:
+    """A bind's context names the org the binding is made in; the broker compares it with instances' orgs."""
+    context = body.get("context")
+    if context is None:
+        return
+    if not isinstance(context, dict):
+        raise BadRequest("context must be a JSON object.")
+    for name in ("organization_guid", "space_guid"):
+        value = context.get(name)
+        if value is not None and (not isinstance(value, str) or not GUID_TEXT.fullmatch(value)):
+            raise BadRequest(f"context.{name} must be a GUID: letters, digits and - only.")
 
 
 # What an id may hold, since it becomes part of a name: (pattern, the characters in words, what it names).
@@ -149,6 +166,7 @@ def check_osb_request(request: Request, settings: Settings, catalog: Catalog) ->
         body = _json_body(request)
         service_id = _nonempty_string(body, "service_id")
         _check_service_and_plan(catalog, service_id, _nonempty_string(body, "plan_id"))
+        _check_binding_context(body)
     elif endpoint in ("deprovision", "unbind"):
         query = request.args.to_dict()
         service_id = _nonempty_string(query, "service_id", "query string")

@@ -124,3 +124,9 @@ def aws_errors(doing: str) -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as error:
         raise from_aws(error, doing) from error
+
+
+class ConcurrencyError(Unprocessable):
+    """Another operation on the same instance or binding is in progress (the OSB spec's code)."""
+
+    error = "ConcurrencyError"

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from broker.buckets import Buckets
 from broker.catalog import Catalog
 from broker.errors import BadRequest, Conflict, Gone, NotFound
-from broker.parameters import InstanceConfig, instance_config_for_create, instance_config_for_update
+from broker.parameters import (
+    InstanceConfig,
+    check_kms_key_allowed,
+    instance_config_for_create,
+    instance_config_for_update,
+)
 from broker.records import InstanceRecord, StoredInstance
 from broker.settings import Settings
 
@@ -17,10 +23,14 @@ log = logging.getLogger(__name__)
 
 
 class Instances:
-    def __init__(self, settings: Settings, catalog: Catalog, buckets: Buckets) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, buckets: Buckets, remove_bindings: Callable[[str], list[str]]
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.buckets = buckets
+        # Deletes the binding users left on an instance; returns their names.
+        self.remove_bindings = remove_bindings
 
     def provision(self, instance_id: str, plan_id: str, org_guid: str, space_guid: str, parameters: Any) -> bool:
         """Create the instance's bucket; True if created, False if an identical one already exists."""
@@ -33,6 +43,7 @@ class Instances:
             space_guid=space_guid,
             config=instance_config_for_create(plan, parameters),
         )
+        check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
         bucket = self.settings.bucket_name(instance_id)
         stored = self.buckets.read_from(self.buckets.create_or_find(bucket))
         if stored is None:  # made just now, or half-made by a provision that failed
@@ -54,6 +65,8 @@ class Instances:
         if new_plan.service_id != current_plan.service_id:
             raise BadRequest(f"plan {new_plan.name!r} belongs to another service than this instance")
         config = instance_config_for_update(current.config, current_plan, new_plan, parameters)
+        if config.kms_key_arn != current.config.kms_key_arn:
+            check_kms_key_allowed(config.kms_key_arn, self.settings.allowed_kms_key_arns)
         updated = replace(current, plan_id=new_plan.id, config=config)
         if updated == current:
             return
@@ -73,9 +86,17 @@ class Instances:
             log.exception("could not restore bucket %s after a failed update", bucket)
 
     def deprovision(self, instance_id: str) -> None:
+        """Delete the bucket, then any binding user still left on the instance.
+
+        The platform unbinds before it deprovisions, but a failed unbind, another client or a bind
+        racing this request can leave users behind: they go too, so no key outlives its bucket. A
+        retry after a failure part-way finishes the job.
+        """
         bucket = self.settings.bucket_name(instance_id)
         tags = self.buckets.read_tags(bucket)
         if tags is None:
+            if self.remove_bindings(instance_id):
+                return
             raise Gone(f"Instance {instance_id} does not exist (no bucket {bucket}).")
         stored = self.buckets.read_from(tags)
         if stored is not None and stored.record.config.delete_objects:
@@ -83,7 +104,10 @@ class Instances:
             log.info("emptied bucket %s of %d objects and versions", bucket, deleted)
         # S3 itself refuses to delete a bucket that holds any object, version or delete marker:
         # that refusal is the deletion guard, with no listing call before it.
-        self.buckets.delete(bucket)
+        deleted_bucket = self.buckets.delete(bucket)
+        removed_users = self.remove_bindings(instance_id)
+        if not deleted_bucket and not removed_users:
+            raise Gone(f"Instance {instance_id} was deleted by another request meanwhile (no bucket {bucket}).")
         log.info("deprovisioned instance %s", instance_id)
 
     def read(self, instance_id: str) -> StoredInstance:

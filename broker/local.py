@@ -6,18 +6,21 @@ so what works here needs no more rights than operators grant on real AWS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
 import string
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-BROKER_POLICY_TEMPLATE = Path(__file__).resolve().parent / "broker-policy.json"
+from broker import account_policies
+from broker.account_policies import AccountFacts, facts_for
+from broker.settings import Settings
+
 BROKER_USER = "s3-service-broker"
 BOOTSTRAP_KEY = "bootstrap"  # moto accepts any key while IAM enforcement is off
 
@@ -27,18 +30,7 @@ class LocalIdentity:
     endpoint: str
     access_key_id: str
     secret_access_key: str = field(repr=False)
-
-
-def broker_policy(bucket_prefix: str, iam_user_path: str, iam_user_prefix: str) -> dict[str, Any]:
-    """The broker's own IAM policy with the operator's naming settings filled in."""
-    text = BROKER_POLICY_TEMPLATE.read_text()
-    for name, value in (
-        ("BUCKET_PREFIX", bucket_prefix),
-        ("IAM_USER_PATH", iam_user_path),
-        ("IAM_USER_PREFIX", iam_user_prefix),
-    ):
-        text = text.replace("${" + name + "}", value)
-    return json.loads(text)
+    permissions_boundary_arn: str
 
 
 def widened_for_moto(policy: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +44,7 @@ def widened_for_moto(policy: dict[str, Any]) -> dict[str, Any]:
     for statement in policy["Statement"]:
         if all(action.startswith("iam:") for action in statement["Action"]):
             statement = {**statement, "Resource": "*"}
-        elif statement["Resource"].endswith("/*"):
+        elif statement["Resource"].endswith("/*") and statement["Effect"] == "Allow":
             statement = {**statement, "Resource": [statement["Resource"], statement["Resource"][: -len("/*")]]}
         statements.append(statement)
     return {**policy, "Statement": statements}
@@ -82,25 +74,41 @@ def set_enforcement(endpoint: str, enforce: bool) -> None:
         response.read()
 
 
-def create_broker_identity(
-    endpoint: str, region: str, *, bucket_prefix: str, iam_user_path: str, iam_user_prefix: str
-) -> LocalIdentity:
-    """Make the broker's IAM user with only the broker policy, and a key for it (enforcement off)."""
-    iam = boto3.client(
-        "iam",
+def bootstrap_client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(
+        service,
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id=BOOTSTRAP_KEY,
         aws_secret_access_key=BOOTSTRAP_KEY,
     )
-    iam.create_user(UserName=BROKER_USER)
+
+
+def local_facts(endpoint: str, settings: Settings) -> AccountFacts:
+    """The account facts of the local backend (moto's made-up account), as an operator's would be."""
+    account_id = bootstrap_client("sts", endpoint, settings.aws_region).get_caller_identity()["Account"]
+    return facts_for(settings, account_id)
+
+
+def create_broker_identity(endpoint: str, settings: Settings, *, user_name: str = BROKER_USER) -> LocalIdentity:
+    """As an operator does on AWS: the binding users' boundary, then the broker's user with only the
+    broker policy, and a key for it (enforcement off)."""
+    facts = local_facts(endpoint, settings)
+    iam = bootstrap_client("iam", endpoint, settings.aws_region)
+    boundary = facts.permissions_boundary_arn
+    # A second broker identity on the same backend (the tests make several) finds the boundary there.
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_policy(
+            PolicyName=boundary.rsplit("/", 1)[1], PolicyDocument=json.dumps(account_policies.boundary_policy(facts))
+        )
+    iam.create_user(UserName=user_name)
     iam.put_user_policy(
-        UserName=BROKER_USER,
+        UserName=user_name,
         PolicyName="s3-service-broker",
-        PolicyDocument=json.dumps(widened_for_moto(broker_policy(bucket_prefix, iam_user_path, iam_user_prefix))),
+        PolicyDocument=json.dumps(widened_for_moto(account_policies.broker_policy(facts))),
     )
-    key = iam.create_access_key(UserName=BROKER_USER)["AccessKey"]
-    return LocalIdentity(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+    key = iam.create_access_key(UserName=user_name)["AccessKey"]
+    return LocalIdentity(endpoint, key["AccessKeyId"], key["SecretAccessKey"], boundary)
 
 
 def made_up_secret(length: int = 24) -> str:

@@ -72,19 +72,20 @@ class S3ServiceBroker(ServiceBroker):
     def bind(
         self, instance_id: str, binding_id: str, details: BindDetails, async_allowed: bool, **kwargs: Any
     ) -> Binding:
-        result = self.bindings.bind(instance_id, binding_id, details.plan_id, details.parameters)
+        context_org = (details.context or {}).get("organization_guid")
+        result = self.bindings.bind(instance_id, binding_id, details.plan_id, details.parameters, context_org)
         state = BindState.SUCCESSFUL_BOUND if result.created else BindState.IDENTICAL_ALREADY_EXISTS
         return Binding(state=state, credentials=result.credentials)
 
     def unbind(
         self, instance_id: str, binding_id: str, details: UnbindDetails, async_allowed: bool, **kwargs: Any
     ) -> UnbindSpec:
-        self.bindings.unbind(binding_id)
+        self.bindings.unbind(instance_id, binding_id)
         return UnbindSpec(is_async=False)
 
     def last_binding_operation(
         self, instance_id: str, binding_id: str, operation_data: str | None, **kwargs: Any
     ) -> LastOperation:
-        if not self.bindings.exists(binding_id):
-            raise NotFound(f"Binding {binding_id} does not exist.")
+        if not self.bindings.exists(instance_id, binding_id):
+            raise NotFound(f"Binding {binding_id} of instance {instance_id} does not exist.")
         return LastOperation(OperationState.SUCCEEDED, "The credentials are ready.")

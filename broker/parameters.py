@@ -23,6 +23,18 @@ _TAG_RULE = (
 )
 
 
+# What a value of each parameter must look like, said when a value does not.
+_PATTERN_HINTS = {
+    "additional_instances": " (give an instance GUID, which `cf service NAME --guid` prints)",
+    "path_prefix": (
+        " (a prefix of object names such as images/: no leading '/', no '..', no * or ?, "
+        "only letters, digits and ! _ . ' ( ) - /)"
+    ),
+    "external_buckets": " (an S3 bucket name: 3-63 characters of a-z, 0-9, '.' and '-')",
+    "kms_key_arn": " (a KMS key ARN: arn:aws:kms:REGION:ACCOUNT:key/ID; aliases are not accepted)",
+}
+
+
 @dataclass(frozen=True)
 class InstanceConfig:
     """What a bucket should look like, whichever request asked for it."""
@@ -85,8 +97,65 @@ def _describe(error: ValidationError, schema: dict[str, Any]) -> str:
         choices = ", ".join(json.dumps(choice) for choice in error.validator_value)
         return f"parameter '{path}' must be one of {choices}, not {json.dumps(error.instance)}"
     if error.validator == "pattern":
-        return f"parameter '{path}' has the wrong form: {json.dumps(error.instance)}"
+        hint = _PATTERN_HINTS.get(path.split(".")[0], "")
+        return f"parameter '{path}' has the wrong form: {json.dumps(error.instance)}{hint}"
     return f"parameter '{path}': {error.message}" if path else error.message
+
+
+def ecma_regex(pattern: str) -> str:
+    """A JSON Schema pattern (ECMA 262) as a Python regex with the same meaning.
+
+    In ECMA 262 `$` matches only at the very end of the text; in Python it also matches before a
+    final newline, so "images/\\n" would pass "^[a-z/]+$". Unescaped `$` outside a character
+    class becomes `\\Z`.
+    """
+    translated: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            translated.append("\\Z")
+            continue
+        translated.append(char)
+    return "".join(translated)
+
+
+def python_schema(node: Any) -> Any:
+    """The schema with every `pattern` and `patternProperties` key translated by ecma_regex."""
+    if isinstance(node, list):
+        return [python_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    translated: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "pattern" and isinstance(value, str):
+            translated[key] = ecma_regex(value)
+        elif key == "patternProperties" and isinstance(value, dict):
+            translated[key] = {ecma_regex(p): python_schema(sub) for p, sub in value.items()}
+        elif key in ("properties", "definitions") and isinstance(value, dict):
+            translated[key] = {name: python_schema(sub) for name, sub in value.items()}
+        else:
+            translated[key] = python_schema(value)
+    return translated
+
+
+# Validators are built once per published schema; the schema is kept so its id is never reused.
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft4Validator:
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = (schema, Draft4Validator(python_schema(schema)))
+        _VALIDATORS[id(schema)] = cached
+    return cached[1]
 
 
 def validate(schema: dict[str, Any], parameters: Any) -> dict[str, Any]:
@@ -95,7 +164,7 @@ def validate(schema: dict[str, Any], parameters: Any) -> dict[str, Any]:
         return {}
     if not isinstance(parameters, dict):
         raise InvalidParameters("parameters must be a JSON object")
-    errors = sorted(Draft4Validator(schema).iter_errors(parameters), key=lambda e: (len(e.absolute_path), _path(e)))
+    errors = sorted(_validator(schema).iter_errors(parameters), key=lambda e: (len(e.absolute_path), _path(e)))
     if errors:
         raise InvalidParameters("; ".join(dict.fromkeys(_describe(error, schema) for error in errors[:5])))
     return parameters
@@ -144,6 +213,20 @@ def binding_config(plan: Plan, parameters: Any) -> BindingConfig:
         path_prefix=given.get("path_prefix"),
         additional_instances=tuple(given.get("additional_instances", ())),
         external_buckets=tuple(given.get("external_buckets", ())),
+    )
+
+
+def check_kms_key_allowed(kms_key_arn: str | None, allowed: tuple[str, ...]) -> None:
+    """Only keys the operator allows: any other key would be one whose grants nobody here controls."""
+    if kms_key_arn is None or kms_key_arn in allowed:
+        return
+    if not allowed:
+        raise InvalidParameters(
+            "parameter 'kms_key_arn': this platform allows no customer KMS keys; leave it out for SSE-S3 encryption, "
+            "or ask your platform operator to allow your key"
+        )
+    raise InvalidParameters(
+        f"parameter 'kms_key_arn': {kms_key_arn} is not a key this platform allows. Allowed keys: {', '.join(allowed)}"
     )
 
 

@@ -1,6 +1,8 @@
 """Policy documents as plain dicts: what a binding's key, a public bucket and an external bucket allow.
 
 Pure functions, no AWS calls. The action lists are the contract's read-only and read-write sets.
+Every Condition key used here is one AWS documents for the actions it is attached to (the tests
+check each document with parliament).
 """
 
 from __future__ import annotations
@@ -36,40 +38,68 @@ READ_WRITE_OBJECT_ACTIONS = (
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
 )
-# Listing is a bucket action, so a key limited to a prefix may list only under that prefix.
-LIST_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads")
+# The listings that take s3:prefix: a key limited to a prefix may list only under it.
+PREFIX_LISTING_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions")
+# Bucket actions a prefix key never gets: they act on (or list) the whole bucket, and
+# ListBucketMultipartUploads takes no s3:prefix condition to narrow it.
+WHOLE_BUCKET_ACTIONS = ("s3:ListBucketMultipartUploads", "s3:PutBucketCORS")
+# What a key may do on a bucket of another account: objects and listings, never its configuration.
+EXTERNAL_BUCKET_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation")
 
 KMS_READ_ACTIONS = ("kms:Decrypt",)
 KMS_WRITE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
-def bucket_arn(bucket: str) -> str:
-    return f"arn:aws:s3:::{bucket}"
+def bucket_arn(bucket: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:s3:::{bucket}"
 
 
-def objects_arn(bucket: str, path_prefix: str | None = None) -> str:
-    return f"arn:aws:s3:::{bucket}/{path_prefix or ''}*"
+def objects_arn(bucket: str, path_prefix: str | None = None, partition: str = "aws") -> str:
+    return f"arn:{partition}:s3:::{bucket}/{path_prefix or ''}*"
 
 
 def _statement(sid: str, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources), **extra}
 
 
-def _bucket_statements(buckets: Sequence[str], read_only: bool, path_prefix: str | None) -> list[dict[str, Any]]:
-    bucket_actions = READ_ONLY_BUCKET_ACTIONS if read_only else READ_WRITE_BUCKET_ACTIONS
-    object_actions = READ_ONLY_OBJECT_ACTIONS if read_only else READ_WRITE_OBJECT_ACTIONS
-    bucket_arns = [bucket_arn(bucket) for bucket in buckets]
+def _with_condition(condition: dict[str, Any], more: dict[str, Any] | None) -> dict[str, Any]:
+    merged = {operator: dict(keys) for operator, keys in condition.items()}
+    for operator, keys in (more or {}).items():
+        merged.setdefault(operator, {}).update(keys)
+    return merged
+
+
+def _access_statements(
+    sid: str,
+    buckets: Sequence[str],
+    bucket_actions: Sequence[str],
+    object_actions: Sequence[str],
+    *,
+    path_prefix: str | None,
+    partition: str,
+    condition: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Bucket and object statements for `buckets`, each carrying `condition` when given."""
+    bucket_arns = [bucket_arn(bucket, partition) for bucket in buckets]
+    extra = {"Condition": condition} if condition else {}
     statements = []
     if path_prefix:
-        listing = [action for action in bucket_actions if action in LIST_ACTIONS]
-        others = [action for action in bucket_actions if action not in LIST_ACTIONS]
-        prefix_condition = {"StringLike": {"s3:prefix": [f"{path_prefix}*"]}}
-        statements.append(_statement("ListUnderPrefix", listing, bucket_arns, Condition=prefix_condition))
-        statements.append(_statement("Bucket", others, bucket_arns))
+        listing = [action for action in bucket_actions if action in PREFIX_LISTING_ACTIONS]
+        others = [a for a in bucket_actions if a not in PREFIX_LISTING_ACTIONS and a not in WHOLE_BUCKET_ACTIONS]
+        prefix_condition = _with_condition({"StringLike": {"s3:prefix": [f"{path_prefix}*"]}}, condition)
+        statements.append(_statement(f"{sid}ListUnderPrefix", listing, bucket_arns, Condition=prefix_condition))
+        if others:
+            statements.append(_statement(f"{sid}Bucket", others, bucket_arns, **extra))
     else:
-        statements.append(_statement("Bucket", bucket_actions, bucket_arns))
-    statements.append(_statement("Objects", object_actions, [objects_arn(b, path_prefix) for b in buckets]))
+        statements.append(_statement(f"{sid}Bucket", bucket_actions, bucket_arns, **extra))
+    objects = [objects_arn(bucket, path_prefix, partition) for bucket in buckets]
+    statements.append(_statement(f"{sid}Objects", object_actions, objects, **extra))
     return statements
+
+
+def other_account_condition(own_account: str) -> dict[str, Any]:
+    """True only for buckets that are not of the broker's own account."""
+    return {"StringNotEquals": {"s3:ResourceAccount": [own_account]}}
 
 
 def user_policy(
@@ -77,20 +107,48 @@ def user_policy(
     *,
     read_only: bool,
     path_prefix: str | None = None,
+    external_buckets: Sequence[str] = (),
+    own_account: str = "",
     kms_key_arns: Sequence[str] = (),
+    s3_service: str = "",
     allowed_source_cidrs: Sequence[str] = (),
+    partition: str = "aws",
 ) -> dict[str, Any]:
-    """The inline policy of a binding's IAM user: these buckets, these actions, nothing else."""
-    statements = _bucket_statements(buckets, read_only, path_prefix)
+    """The inline policy of a binding's IAM user: these buckets, these actions, nothing else.
+
+    `buckets` are the broker's own; `external_buckets` are buckets of other accounts, reachable
+    only when their owners allow it, and never a bucket of `own_account`. KMS keys are usable
+    only by S3 (`s3_service`, as kms:ViaService names it) on the key's behalf.
+    """
+    bucket_actions = READ_ONLY_BUCKET_ACTIONS if read_only else READ_WRITE_BUCKET_ACTIONS
+    object_actions = READ_ONLY_OBJECT_ACTIONS if read_only else READ_WRITE_OBJECT_ACTIONS
+    statements = _access_statements(
+        "", buckets, bucket_actions, object_actions, path_prefix=path_prefix, partition=partition
+    )
+    if external_buckets:
+        if not own_account:
+            raise ValueError("external buckets need the broker's own account id, to keep them out of it")
+        statements += _access_statements(
+            "External",
+            external_buckets,
+            EXTERNAL_BUCKET_ACTIONS,
+            object_actions,
+            path_prefix=path_prefix,
+            partition=partition,
+            condition=other_account_condition(own_account),
+        )
     if kms_key_arns:
+        if not s3_service:
+            raise ValueError("KMS permissions need the S3 service name for kms:ViaService")
         kms_actions = KMS_READ_ACTIONS if read_only else KMS_WRITE_ACTIONS
-        statements.append(_statement("BucketKeys", kms_actions, sorted(set(kms_key_arns))))
+        via_s3 = {"StringEquals": {"kms:ViaService": [s3_service]}}
+        statements.append(_statement("BucketKeys", kms_actions, sorted(set(kms_key_arns)), Condition=via_s3))
     if allowed_source_cidrs:
         statements.append(
             {
                 "Sid": "OnlyFromPlatform",
                 "Effect": "Deny",
-                "Action": "s3:*",
+                "Action": ["s3:*", "kms:*"],
                 # The key reaches nothing else anyway; "*" keeps the policy short (AWS caps its size).
                 "Resource": "*",
                 "Condition": {"NotIpAddress": {"aws:SourceIp": list(allowed_source_cidrs)}},
@@ -99,15 +157,20 @@ def user_policy(
     return {"Version": VERSION, "Statement": statements}
 
 
-def external_bucket_policy(bucket: str, user_arn: str, *, read_only: bool, path_prefix: str | None) -> dict[str, Any]:
+def external_bucket_policy(
+    bucket: str, user_arn: str, *, read_only: bool, path_prefix: str | None, partition: str = "aws"
+) -> dict[str, Any]:
     """The bucket policy the owner of an external bucket applies to let a binding's user in."""
-    statements = _bucket_statements([bucket], read_only, path_prefix)
+    object_actions = READ_ONLY_OBJECT_ACTIONS if read_only else READ_WRITE_OBJECT_ACTIONS
+    statements = _access_statements(
+        "", [bucket], EXTERNAL_BUCKET_ACTIONS, object_actions, path_prefix=path_prefix, partition=partition
+    )
     for statement in statements:
         statement["Principal"] = {"AWS": user_arn}
     return {"Version": VERSION, "Statement": statements}
 
 
-def public_read_policy(bucket: str) -> dict[str, Any]:
+def public_read_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
     """Anyone may read any object (not list the bucket)."""
     return {
         "Version": VERSION,
@@ -117,7 +180,7 @@ def public_read_policy(bucket: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": ["s3:GetObject"],
-                "Resource": [objects_arn(bucket)],
+                "Resource": [objects_arn(bucket, partition=partition)],
             }
         ],
     }

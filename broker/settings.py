@@ -32,6 +32,7 @@ class Settings:
     iam_user_path: str = "/cf-s3-broker/"
     iam_permissions_boundary_arn: str | None = None
     allowed_source_cidrs: tuple[str, ...] = ()
+    allowed_kms_key_arns: tuple[str, ...] = ()
     key_propagation_timeout: float = 30.0
     deploy_env: str = ""
     catalog_path: Path = DEFAULT_CATALOG
@@ -48,11 +49,20 @@ class Settings:
             raise SettingsError("KEY_PROPAGATION_TIMEOUT must be zero or more seconds")
 
     @property
+    def partition(self) -> str:
+        return partition_of(self.aws_region)
+
+    @property
     def s3_endpoint(self) -> str:
         """The S3 endpoint an app should use, as handed out in credentials."""
         if self.aws_endpoint_url:
             return self.aws_endpoint_url.rstrip("/")
-        return f"https://s3.{self.aws_region}.amazonaws.com"
+        return f"https://s3.{self.aws_region}.{dns_suffix(self.partition)}"
+
+    @property
+    def s3_service_name(self) -> str:
+        """How KMS names S3 in `kms:ViaService` for this region."""
+        return f"s3.{self.aws_region}.{dns_suffix(self.partition)}"
 
     def bucket_name(self, instance_id: str) -> str:
         return f"{self.bucket_prefix}{instance_id}"
@@ -60,16 +70,40 @@ class Settings:
     def user_name(self, binding_id: str) -> str:
         return f"{self.iam_user_prefix}{binding_id}"
 
+    def user_path(self, instance_id: str) -> str:
+        """Binding users live under a path per instance, so one ListUsers call finds an instance's users."""
+        return f"{self.iam_user_path}{instance_id}/"
+
+
+# Regions outside the commercial partition, by the start of their names; ARNs and endpoints differ there.
+PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"))
+DNS_SUFFIXES = {"aws-cn": "amazonaws.com.cn", "aws-iso": "c2s.ic.gov", "aws-iso-b": "sc2s.sgov.gov"}
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to: ARNs there start with arn:PARTITION:."""
+    return next((partition for start, partition in PARTITIONS if region.startswith(start)), "aws")
+
+
+def dns_suffix(partition: str) -> str:
+    return DNS_SUFFIXES.get(partition, "amazonaws.com")
+
 
 def check_bucket_prefix(prefix: str) -> None:
-    """A bucket prefix must leave a valid S3 bucket name once a GUID is appended."""
+    """A bucket prefix must leave a valid S3 bucket name once a GUID is appended.
+
+    It must not be empty: the broker's own policy allows `arn:aws:s3:::PREFIX*`, which an empty
+    prefix would turn into every bucket of the account. It ends with '-' so that it reads as a
+    namespace of its own.
+    """
     if len(prefix) + GUID_LENGTH > S3_BUCKET_NAME_MAX:
         raise SettingsError(
             f"BUCKET_PREFIX {prefix!r} is too long: at most {S3_BUCKET_NAME_MAX - GUID_LENGTH} characters"
         )
-    if not re.fullmatch(r"([a-z0-9][a-z0-9-]*)?", prefix):
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*-", prefix):
         raise SettingsError(
-            f"BUCKET_PREFIX {prefix!r} must start with a lower-case letter or digit and hold only a-z, 0-9 and '-'"
+            f"BUCKET_PREFIX {prefix!r} must start with a lower-case letter or digit, hold only a-z, 0-9 and '-', "
+            "and end with '-' (an empty prefix would let the broker's policy reach every bucket of the account)"
         )
     if prefix.startswith("xn--") or prefix.startswith("sthree-"):
         raise SettingsError(f"BUCKET_PREFIX {prefix!r} uses a prefix S3 reserves")
@@ -80,8 +114,10 @@ def check_iam_user_prefix(prefix: str) -> None:
         raise SettingsError(
             f"IAM_USER_PREFIX {prefix!r} is too long: at most {IAM_USER_NAME_MAX - GUID_LENGTH} characters"
         )
-    if not re.fullmatch(r"[\w+=,.@-]*", prefix):
-        raise SettingsError(f"IAM_USER_PREFIX {prefix!r} may hold only letters, digits and + = , . @ _ -")
+    if not re.fullmatch(r"[A-Za-z0-9_+=,.@-]+", prefix):
+        raise SettingsError(
+            f"IAM_USER_PREFIX {prefix!r} must be non-empty and hold only letters, digits and + = , . @ _ -"
+        )
 
 
 def parse_cidrs(value: str) -> tuple[str, ...]:
@@ -92,6 +128,27 @@ def parse_cidrs(value: str) -> tuple[str, ...]:
         except ValueError as error:
             raise SettingsError(f"ALLOWED_SOURCE_CIDRS: {cidr!r} is not an IP range ({error})") from None
     return cidrs
+
+
+KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+
+
+def parse_kms_key_arns(value: str, partition: str) -> tuple[str, ...]:
+    """The KMS keys tenants may name in kms_key_arn: full key ARNs of this partition."""
+    arns = tuple(part.strip() for part in value.split(",") if part.strip())
+    for arn in arns:
+        if not KMS_KEY_ARN.fullmatch(arn) or arn.split(":")[1] != partition:
+            raise SettingsError(
+                f"ALLOWED_KMS_KEY_ARNS: {arn!r} is not a KMS key ARN (arn:{partition}:kms:REGION:ACCOUNT:key/ID)"
+            )
+    return arns
+
+
+def flag(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if value not in ("", "true", "false"):
+        raise SettingsError(f"{name} must be true or false")
+    return value == "true"
 
 
 def on_cloud_foundry(environ: Mapping[str, str]) -> bool:
@@ -123,14 +180,22 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         ]
         if missing:
             raise SettingsError(f"on Cloud Foundry these settings are required: {', '.join(missing)}")
+        if not environ.get("IAM_PERMISSIONS_BOUNDARY_ARN") and not flag(environ, "ALLOW_USERS_WITHOUT_BOUNDARY"):
+            raise SettingsError(
+                "IAM_PERMISSIONS_BOUNDARY_ARN is required on Cloud Foundry: every binding user gets that permissions "
+                "boundary, and the broker policy lets the broker create users only with it, so a leaked broker key "
+                "cannot make an admin. Create it with `python -m broker policies` (see docs/operators.md), or set "
+                "ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
+            )
     try:
         timeout = float(environ.get("KEY_PROPAGATION_TIMEOUT", "30"))
     except ValueError:
         raise SettingsError("KEY_PROPAGATION_TIMEOUT must be a number of seconds") from None
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return Settings(
         broker_username=environ.get("BROKER_USERNAME", ""),
         broker_password=environ.get("BROKER_PASSWORD", ""),
-        aws_region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_region=region,
         aws_endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
         aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID") or None,
         aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or None,
@@ -139,6 +204,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         iam_user_path=environ.get("IAM_USER_PATH", "/cf-s3-broker/"),
         iam_permissions_boundary_arn=environ.get("IAM_PERMISSIONS_BOUNDARY_ARN") or None,
         allowed_source_cidrs=parse_cidrs(environ.get("ALLOWED_SOURCE_CIDRS", "")),
+        allowed_kms_key_arns=parse_kms_key_arns(environ.get("ALLOWED_KMS_KEY_ARNS", ""), partition_of(region)),
         key_propagation_timeout=timeout,
         deploy_env=environ.get("DEPLOY_ENV", ""),
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),

@@ -31,21 +31,16 @@ def _start_local(environ: MutableMapping[str, str]) -> Settings:
         environ["BROKER_PASSWORD"] = environ.get("BROKER_PASSWORD") or local.made_up_secret()
     environ.setdefault("AWS_REGION", LOCAL_REGION)
     # Check the naming settings before starting anything.
-    from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
+    checked = from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
     port = int(environ.get("LOCAL_AWS_PORT", DEFAULT_LOCAL_AWS_PORT))
     local.start_moto(port)
     endpoint = f"http://127.0.0.1:{port}"
-    identity = local.create_broker_identity(
-        endpoint,
-        environ["AWS_REGION"],
-        bucket_prefix=environ.get("BUCKET_PREFIX", "cf-s3-"),
-        iam_user_path=environ.get("IAM_USER_PATH", "/cf-s3-broker/"),
-        iam_user_prefix=environ.get("IAM_USER_PREFIX", "cf-s3-"),
-    )
+    identity = local.create_broker_identity(endpoint, checked)
     local.set_enforcement(endpoint, enforce=True)
     environ["AWS_ENDPOINT_URL"] = endpoint
     environ["AWS_ACCESS_KEY_ID"] = identity.access_key_id
     environ["AWS_SECRET_ACCESS_KEY"] = identity.secret_access_key
+    environ["IAM_PERMISSIONS_BOUNDARY_ARN"] = identity.permissions_boundary_arn
     settings = from_env(environ)
     _print_welcome(settings, environ.get("PORT", "8080"), show_password=made_up)
     return settings

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import urllib3
@@ -31,27 +32,39 @@ class UserExists(Exception):
     """CreateUser found the user already there (a repeated or conflicting bind)."""
 
 
+class KeyLimitReached(Exception):
+    """The user holds as many access keys as IAM allows."""
+
+
 @dataclass(frozen=True)
 class AccessKey:
     access_key_id: str
     secret_access_key: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class KeyInfo:
+    """An existing access key, without its secret (AWS shows a secret only once)."""
+
+    access_key_id: str
+    created: datetime
+
+
 class Users:
-    def __init__(
-        self, iam: Any, probe: KeyProbe, path: str, permissions_boundary_arn: str | None, pool: Executor
-    ) -> None:
+    def __init__(self, iam: Any, probe: KeyProbe, permissions_boundary_arn: str | None, pool: Executor) -> None:
         self.iam = iam
         self.probe = probe
-        self.path = path
         self.permissions_boundary_arn = permissions_boundary_arn
         self.pool = pool
 
-    def create(self, user_name: str, tags: dict[str, str]) -> str:
-        """Create the user with its tags; return its ARN. Raise UserExists if it is already there."""
+    def create(self, user_name: str, path: str, tags: dict[str, str]) -> str:
+        """Create the user under `path` with its tags and the boundary; return its ARN.
+
+        Raise UserExists if it is already there.
+        """
         arguments: dict[str, Any] = {
             "UserName": user_name,
-            "Path": self.path,
+            "Path": path,
             "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
         }
         if self.permissions_boundary_arn:
@@ -76,19 +89,45 @@ class Users:
         return user["Arn"], {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])}
 
     def put_policy(self, user_name: str, document: dict[str, Any]) -> None:
-        with aws_errors(f"set the policy of IAM user {user_name}"):
+        try:
             self.iam.put_user_policy(UserName=user_name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(document))
+        except ClientError as error:
+            if error_code(error) == NO_SUCH_ENTITY:
+                raise NotFound(f"There is no IAM user {user_name}.") from error
+            with aws_errors(f"set the policy of IAM user {user_name}"):
+                raise
 
     def new_key(self, user_name: str) -> AccessKey:
-        with aws_errors(f"create an access key for IAM user {user_name}"):
+        try:
             key = self.iam.create_access_key(UserName=user_name)["AccessKey"]
+        except ClientError as error:
+            if error_code(error) == NO_SUCH_ENTITY:
+                raise NotFound(f"There is no IAM user {user_name}.") from error
+            if error_code(error) == "LimitExceeded":
+                raise KeyLimitReached(user_name) from error
+            with aws_errors(f"create an access key for IAM user {user_name}"):
+                raise
         return AccessKey(key["AccessKeyId"], key["SecretAccessKey"])
 
-    def delete_keys(self, user_name: str) -> None:
-        """Delete the user's access keys (a secret is shown once, so older keys are orphans)."""
-        calls = self._key_deletions(user_name, self._key_ids(user_name) or [])
-        if calls:
-            run_concurrently(self.pool, calls)
+    def keys(self, user_name: str) -> list[KeyInfo]:
+        """The user's access keys; NotFound when there is no such user."""
+        try:
+            listed = self.iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        except ClientError as error:
+            if error_code(error) == NO_SUCH_ENTITY:
+                raise NotFound(f"There is no IAM user {user_name}.") from error
+            with aws_errors(f"list the access keys of IAM user {user_name}"):
+                raise
+        return [KeyInfo(key["AccessKeyId"], key["CreateDate"]) for key in listed]
+
+    def delete_key(self, user_name: str, key_id: str) -> None:
+        self._delete_key(user_name, key_id)
+
+    def names_under(self, path: str) -> list[str]:
+        """The names of the users under an IAM path (one call per 1,000 users)."""
+        with aws_errors(f"list the IAM users under {path}"):
+            pages = self.iam.get_paginator("list_users").paginate(PathPrefix=path)
+            return [user["UserName"] for page in pages for user in page["Users"] if user["Path"] == path]
 
     def wait_until_key_works(
         self, key: AccessKey, bucket: str, prefix: str, timeout: float, *, denial_expected: bool
@@ -108,6 +147,8 @@ class Users:
                 code = self.probe.refusal(key.access_key_id, key.secret_access_key, bucket, prefix)
                 if code is None or (code == "AccessDenied" and denial_expected):
                     return probes
+                if code == "NoSuchBucket":
+                    raise NotFound(f"There is no bucket {bucket}.")
                 if code not in NOT_YET_ACCEPTED:
                     raise UpstreamError(f"AWS refused the new access key on bucket {bucket} ({code}).")
             except urllib3.exceptions.HTTPError as error:
@@ -120,12 +161,14 @@ class Users:
             time.sleep(delay)
             delay = min(delay * 2, MAX_PROBE_DELAY)
 
-    def delete(self, user_name: str) -> bool:
+    def delete(self, user_name: str, key_ids: list[str] | None = None) -> bool:
         """Delete the user's keys, its policy and the user; whatever is already gone is fine.
 
-        Returns False when there was no such user.
+        `key_ids`, when the caller has just listed them, saves listing again. Returns False when
+        there was no such user.
         """
-        key_ids = self._key_ids(user_name)
+        if key_ids is None:
+            key_ids = self._key_ids(user_name)
         if key_ids is None:
             return False
         calls = self._key_deletions(user_name, key_ids)
@@ -140,6 +183,27 @@ class Users:
                 with aws_errors(f"delete IAM user {user_name}"):
                     self.iam.delete_user(UserName=user_name)
             elif code != NO_SUCH_ENTITY:
+                with aws_errors(f"delete IAM user {user_name}"):
+                    raise
+        return True
+
+    def delete_if_unused(self, user_name: str) -> bool:
+        """Delete the user only if it holds no access key: another request may be using it.
+
+        Returns whether the user is gone.
+        """
+        key_ids = self._key_ids(user_name)
+        if key_ids is None:
+            return True
+        if key_ids:
+            return False
+        self._delete_policy(user_name, POLICY_NAME)
+        try:
+            self.iam.delete_user(UserName=user_name)
+        except ClientError as error:
+            if error_code(error) == "DeleteConflict":  # a key was made meanwhile: that request owns the user now
+                return False
+            if error_code(error) != NO_SUCH_ENTITY:
                 with aws_errors(f"delete IAM user {user_name}"):
                     raise
         return True

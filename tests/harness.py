@@ -21,7 +21,7 @@ import requests
 from botocore.config import Config
 from werkzeug.serving import make_server
 
-from broker import local
+from broker import account_policies, local
 from broker.app import create_app
 from broker.settings import Settings
 
@@ -33,6 +33,8 @@ BASIC_PUBLIC = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c52"
 ORG = "0c6a3e59-1b8f-4bd4-9a07-1b0f8c2a6d11"
 SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
 ADMIN_USER = "test-admin"
+# The one customer KMS key the tests' broker allows (moto does not check that it exists).
+ALLOWED_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def free_port() -> int:
@@ -96,6 +98,10 @@ def make_user(endpoint: str, name: str, policy: dict[str, Any]) -> Identity:
     return Identity(key["AccessKeyId"], key["SecretAccessKey"])
 
 
+def base_settings() -> Settings:
+    return Settings(broker_username="cc", broker_password="s3cr3t-broker-password", aws_region=REGION)
+
+
 @dataclass
 class Backend:
     """A moto server with IAM enforcement on, the broker's own IAM user and an admin to inspect state."""
@@ -103,25 +109,27 @@ class Backend:
     moto: MotoProcess
     broker: Identity
     admin: Identity
+    permissions_boundary_arn: str
 
     @classmethod
-    def start(cls, *, broker_policy_edit: Any = None) -> Backend:
+    def start(cls) -> Backend:
         moto = MotoProcess().start()
-        policy = local.widened_for_moto(local.broker_policy("cf-s3-", "/cf-s3-broker/", "cf-s3-"))
-        broker = make_user(moto.endpoint, local.BROKER_USER, policy)
+        made = local.create_broker_identity(moto.endpoint, base_settings())
+        broker = Identity(made.access_key_id, made.secret_access_key)
         admin = make_user(
             moto.endpoint,
             ADMIN_USER,
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
         )
         local.set_enforcement(moto.endpoint, enforce=True)
-        return cls(moto, broker, admin)
+        return cls(moto, broker, admin, made.permissions_boundary_arn)
 
     def restricted_broker(self, name: str, drop_actions: set[str]) -> Identity:
         """Another broker identity whose policy lacks some actions, to make an operation fail part-way."""
         local.set_enforcement(self.moto.endpoint, enforce=False)
         try:
-            policy = local.widened_for_moto(local.broker_policy("cf-s3-", "/cf-s3-broker/", "cf-s3-"))
+            facts = local.local_facts(self.moto.endpoint, base_settings())
+            policy = local.widened_for_moto(account_policies.broker_policy(facts))
             for statement in policy["Statement"]:
                 statement["Action"] = [a for a in statement["Action"] if a not in drop_actions]
             return make_user(self.moto.endpoint, name, policy)
@@ -141,13 +149,13 @@ class Backend:
 
     def settings(self, identity: Identity | None = None, **overrides: Any) -> Settings:
         identity = identity or self.broker
-        settings = Settings(
-            broker_username="cc",
-            broker_password="s3cr3t-broker-password",
-            aws_region=REGION,
+        settings = replace(
+            base_settings(),
             aws_endpoint_url=self.moto.endpoint,
             aws_access_key_id=identity.access_key_id,
             aws_secret_access_key=identity.secret_access_key,
+            iam_permissions_boundary_arn=self.permissions_boundary_arn,
+            allowed_kms_key_arns=(ALLOWED_KMS_KEY,),
             key_propagation_timeout=5.0,
         )
         return replace(settings, **overrides)
@@ -228,7 +236,12 @@ class OSBClient:
     def bind(
         self, instance_id: str, binding_id: str, parameters: Any = None, *, app_guid: str | None = "app", **body: Any
     ) -> requests.Response:
-        payload: dict[str, Any] = {"service_id": SERVICE_ID, "plan_id": BASIC, **body}
+        payload: dict[str, Any] = {
+            "service_id": SERVICE_ID,
+            "plan_id": BASIC,
+            "context": {"platform": "cloudfoundry", "organization_guid": ORG, "space_guid": SPACE},
+            **body,
+        }
         if app_guid:
             payload["app_guid"] = app_guid
             payload["bind_resource"] = {"app_guid": app_guid}

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.harness import REGION, Backend, BrokerServer, OSBClient, new_id
+from tests.harness import ALLOWED_KMS_KEY, REGION, Backend, BrokerServer, OSBClient, new_id
 
 APPS = Path(__file__).resolve().parent / "apps"
 AWS_CLI = Path(sys.executable).with_name("aws")
@@ -74,13 +74,13 @@ def test_credentials_carry_both_platforms_names(osb: OSBClient, instance: str, i
     assert c["aws_region"] == c["region"] == REGION
     assert c["deploy_env"] == ""
     assert c["permissions"] == "read-write"
-    assert c["iam_user_arn"].endswith(f":user/cf-s3-broker/{user_name(binding_id)}")
+    assert c["iam_user_arn"].endswith(f":user/cf-s3-broker/{instance}/{user_name(binding_id)}")
     assert c["endpoint"].startswith("http://127.0.0.1:")
     host = c["endpoint"].removeprefix("http://")
     assert c["uri"].startswith(f"s3://{c['access_key_id']}:") and c["uri"].endswith(f"@{host}/{bucket}")
     assert "+" not in c["uri"] and "/" not in c["uri"].split("@")[0].removeprefix("s3://")
     user = iam.get_user(UserName=user_name(binding_id))["User"]
-    assert user["Path"] == "/cf-s3-broker/"
+    assert user["Path"] == f"/cf-s3-broker/{instance}/"  # one ListUsers call finds an instance's users
     tags = {t["Key"]: t["Value"] for t in user["Tags"]}
     assert tags["s3-broker:instance-id"] == instance
     assert tags["s3-broker:binding-id"] == binding_id
@@ -142,7 +142,9 @@ def test_service_key_behaves_like_a_binding(osb: OSBClient, instance: str) -> No
     assert refused(reader.put_object, Bucket=c["bucket"], Key="x", Body=b"x") == "AccessDenied"
 
 
-def test_repeat_bind_gives_a_fresh_working_key_and_retires_the_old(osb: OSBClient, instance: str) -> None:
+def test_repeat_bind_gives_a_fresh_working_key_and_never_deletes_one_still_in_flight(
+    osb: OSBClient, instance: str, iam: Any
+) -> None:
     binding_id = new_id()
     first = osb.bind(instance, binding_id, {"permissions": "read-only"})
     assert first.status_code == 201
@@ -151,7 +153,28 @@ def test_repeat_bind_gives_a_fresh_working_key_and_retires_the_old(osb: OSBClien
     old, new = first.json()["credentials"], again.json()["credentials"]
     assert old["access_key_id"] != new["access_key_id"]
     assert s3_with(new).list_objects_v2(Bucket=new["bucket"])["KeyCount"] == 0
-    assert refused(s3_with(old).list_objects_v2, Bucket=old["bucket"]) == "InvalidAccessKeyId"
+    # The first key is seconds old: the request that made it could still be answering, so it stays.
+    assert s3_with(old).list_objects_v2(Bucket=old["bucket"])["KeyCount"] == 0
+    # IAM allows two keys a user: a third try while both may be in flight is told to come back.
+    third = osb.bind(instance, binding_id, {"permissions": "read-only"})
+    assert third.status_code == 422, third.text
+    assert third.json()["error"] == "ConcurrencyError"
+    assert len(iam.list_access_keys(UserName=user_name(binding_id))["AccessKeyMetadata"]) == 2
+    assert osb.unbind(instance, binding_id).status_code == 200
+    for key in (old, new):
+        assert refused(s3_with(key).list_objects_v2, Bucket=key["bucket"]) == "InvalidAccessKeyId"
+
+
+def test_only_keys_older_than_any_bind_can_run_are_retired() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from broker.bindings import stale_keys
+    from broker.users import KeyInfo
+
+    now = datetime.now(UTC)
+    keys = [KeyInfo("OLD", now - timedelta(seconds=121)), KeyInfo("NEW", now - timedelta(seconds=119))]
+    assert stale_keys(keys, now, 120.0) == [keys[0]]
+    assert stale_keys(keys, now, 200.0) == []
 
 
 def test_same_binding_id_with_other_parameters_conflicts(osb: OSBClient, instance: str) -> None:
@@ -194,7 +217,11 @@ def test_bad_bind_parameters_are_400_and_create_no_user(
 
 def test_unbind_of_a_half_made_binding_cleans_up(osb: OSBClient, instance: str, iam: Any) -> None:
     binding_id = new_id()
-    iam.create_user(UserName=user_name(binding_id), Path="/cf-s3-broker/")  # as if the broker died here
+    iam.create_user(  # as if the broker died right after CreateUser
+        UserName=user_name(binding_id),
+        Path=f"/cf-s3-broker/{instance}/",
+        Tags=[{"Key": "s3-broker:instance-id", "Value": instance}],
+    )
     response = osb.unbind(instance, binding_id)
     assert response.status_code == 200, response.text
     assert not user_exists(iam, binding_id)
@@ -266,7 +293,7 @@ def test_external_buckets_come_with_the_policy_their_owner_applies(osb: OSBClien
 
 
 def test_kms_bucket_gives_its_bindings_the_key_permissions(osb: OSBClient, iam: Any) -> None:
-    kms = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    kms = ALLOWED_KMS_KEY
     instance_id = new_id()
     assert osb.provision(instance_id, parameters={"kms_key_arn": kms}).status_code == 201
     for permissions, actions in (
@@ -279,6 +306,7 @@ def test_kms_bucket_gives_its_bindings_the_key_permissions(osb: OSBClient, iam: 
         kms_statement = next(s for s in policy["Statement"] if s["Sid"] == "BucketKeys")
         assert kms_statement["Action"] == actions
         assert kms_statement["Resource"] == [kms]
+        assert kms_statement["Condition"] == {"StringEquals": {"kms:ViaService": [f"s3.{REGION}.amazonaws.com"]}}
 
 
 def test_source_addresses_are_enforced_unless_external_access_is_allowed(backend: Backend, iam: Any) -> None:
@@ -366,16 +394,17 @@ def test_permissions_boundary_is_sent_with_create_user(broker: BrokerServer, iam
     from broker.probe import KeyProbe
     from broker.users import Users
 
-    boundary = "arn:aws:iam::123456789012:policy/platform-boundary"
+    boundary = broker.settings.iam_permissions_boundary_arn
+    assert boundary and boundary.endswith(":policy/s3-broker-binding-boundary")
     clients = make_clients(broker.settings)
     sent: list[dict[str, Any]] = []
     clients.iam.meta.events.register("provide-client-params.iam.CreateUser", lambda params, **_: sent.append(params))
     probe = KeyProbe(REGION, broker.settings.aws_endpoint_url, pool_size=1)
-    users = Users(clients.iam, probe, "/cf-s3-broker/", boundary, pool=None)  # type: ignore[arg-type]
+    users = Users(clients.iam, probe, boundary, pool=None)  # type: ignore[arg-type]
     name = user_name(new_id())
-    users.create(name, {"s3-broker:binding-id": "x"})
+    users.create(name, "/cf-s3-broker/i/", {"s3-broker:binding-id": "x"})
     assert sent[0]["PermissionsBoundary"] == boundary
-    assert sent[0]["Path"] == "/cf-s3-broker/"
+    assert sent[0]["Path"] == "/cf-s3-broker/i/"
     assert users.delete(name)
     assert not user_exists(iam, name.removeprefix("cf-s3-"))
 
@@ -388,7 +417,7 @@ def test_key_probe_backs_off_and_gives_up_at_its_bound(broker: BrokerServer) -> 
     from broker.users import AccessKey, Users
 
     probe = KeyProbe(REGION, broker.settings.aws_endpoint_url, pool_size=1)
-    users = Users(make_clients(broker.settings).iam, probe, "/cf-s3-broker/", None, pool=None)  # type: ignore[arg-type]
+    users = Users(make_clients(broker.settings).iam, probe, None, pool=None)  # type: ignore[arg-type]
     never_valid = AccessKey("AKIAEXAMPLENOTAKEY00", "not-a-secret")
     with pytest.raises(UpstreamUnavailable, match=r"within 0\.5 seconds"):
         users.wait_until_key_works(never_valid, "cf-s3-any", "", 0.5, denial_expected=False)

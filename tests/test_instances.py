@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.harness import BASIC, BASIC_PUBLIC, ORG, SERVICE_ID, SPACE, OSBClient, new_id
+from tests.harness import ALLOWED_KMS_KEY, BASIC, BASIC_PUBLIC, ORG, SERVICE_ID, SPACE, OSBClient, new_id
 
 
 def bucket(instance_id: str) -> str:
@@ -90,7 +90,7 @@ def test_private_plan_with_public_bucket_parameter_is_public(osb: OSBClient, s3:
 def test_provision_with_every_parameter(osb: OSBClient, s3: Any) -> None:
     instance = new_id()
     cors = [{"AllowedOrigins": ["https://example.org"], "AllowedMethods": ["GET", "PUT"], "MaxAgeSeconds": 300}]
-    kms = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    kms = ALLOWED_KMS_KEY
     parameters = {
         "versioning": True,
         "cors_rules": cors,

@@ -43,9 +43,16 @@ def test_several_buckets_share_statements() -> None:
 
 def test_kms_permissions_follow_the_permissions() -> None:
     key = "arn:aws:kms:eu-west-2:111122223333:key/abc"
-    read = statements_by_sid(policies.user_policy(["b"], read_only=True, kms_key_arns=[key, key]))
-    write = statements_by_sid(policies.user_policy(["b"], read_only=False, kms_key_arns=[key]))
-    assert read["BucketKeys"] == {"Sid": "BucketKeys", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [key]}
+    via = "s3.eu-west-2.amazonaws.com"
+    read = statements_by_sid(policies.user_policy(["b"], read_only=True, kms_key_arns=[key, key], s3_service=via))
+    write = statements_by_sid(policies.user_policy(["b"], read_only=False, kms_key_arns=[key], s3_service=via))
+    assert read["BucketKeys"] == {
+        "Sid": "BucketKeys",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [key],
+        "Condition": {"StringEquals": {"kms:ViaService": [via]}},
+    }
     assert write["BucketKeys"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert "BucketKeys" not in statements_by_sid(policies.user_policy(["b"], read_only=True))
 
@@ -54,7 +61,7 @@ def test_source_cidrs_deny_everything_from_elsewhere() -> None:
     document = policies.user_policy(["b"], read_only=False, allowed_source_cidrs=["10.0.0.0/8"])
     deny = document["Statement"][-1]
     assert deny["Effect"] == "Deny"
-    assert deny["Action"] == "s3:*"
+    assert deny["Action"] == ["s3:*", "kms:*"]
     assert deny["Resource"] == "*"
     assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}
 

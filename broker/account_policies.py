@@ -1,0 +1,83 @@
+"""The two IAM documents an operator puts into the AWS account, filled in from the settings.
+
+`broker-policy.json` is the broker's own identity policy; `boundary-policy.json` is the
+permissions boundary every binding user gets. The broker may create users and set their
+policies only with that boundary attached, so a leaked broker key cannot make an admin.
+Pure functions: the account id comes from the caller (STS GetCallerIdentity).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from broker.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent
+BROKER_POLICY = TEMPLATES / "broker-policy.json"
+BOUNDARY_POLICY = TEMPLATES / "boundary-policy.json"
+DEFAULT_BOUNDARY_NAME = "s3-broker-binding-boundary"
+PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What the documents' placeholders stand for."""
+
+    partition: str
+    account_id: str
+    bucket_prefix: str
+    iam_user_path: str
+    iam_user_prefix: str
+    permissions_boundary_arn: str
+    s3_service: str
+
+    def values(self) -> dict[str, str]:
+        return {
+            "PARTITION": self.partition,
+            "ACCOUNT_ID": self.account_id,
+            "BUCKET_PREFIX": self.bucket_prefix,
+            "IAM_USER_PATH": self.iam_user_path,
+            "IAM_USER_PREFIX": self.iam_user_prefix,
+            "PERMISSIONS_BOUNDARY_ARN": self.permissions_boundary_arn,
+            "S3_SERVICE": self.s3_service,
+        }
+
+
+def boundary_arn(partition: str, account_id: str, name: str = DEFAULT_BOUNDARY_NAME) -> str:
+    return f"arn:{partition}:iam::{account_id}:policy/{name}"
+
+
+def facts_for(settings: Settings, account_id: str) -> AccountFacts:
+    return AccountFacts(
+        partition=settings.partition,
+        account_id=account_id,
+        bucket_prefix=settings.bucket_prefix,
+        iam_user_path=settings.iam_user_path,
+        iam_user_prefix=settings.iam_user_prefix,
+        permissions_boundary_arn=settings.iam_permissions_boundary_arn or boundary_arn(settings.partition, account_id),
+        s3_service=settings.s3_service_name,
+    )
+
+
+def fill(template: str, facts: AccountFacts) -> dict[str, Any]:
+    """The template with every ${NAME} replaced; a name without a value is an error, not left in."""
+    values = facts.values()
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise KeyError(f"no value for placeholder {match.group(0)}")
+        return json.dumps(values[match.group(1)])[1:-1]  # escaped as inside a JSON string
+
+    return json.loads(PLACEHOLDER.sub(value, template))
+
+
+def broker_policy(facts: AccountFacts) -> dict[str, Any]:
+    return fill(BROKER_POLICY.read_text(), facts)
+
+
+def boundary_policy(facts: AccountFacts) -> dict[str, Any]:
+    return fill(BOUNDARY_POLICY.read_text(), facts)
