@@ -20,7 +20,7 @@ TEMPLATES = Path(__file__).resolve().parent
 BROKER_POLICY = TEMPLATES / "broker-policy.json"
 BOUNDARY_POLICY = TEMPLATES / "boundary-policy.json"
 DEFAULT_BOUNDARY_NAME = "s3-broker-binding-boundary"
-PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
+PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
 @dataclass(frozen=True)

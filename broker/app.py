@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = Metrics()
 
     app = Flask("broker")
+    app.extensions["s3_broker_aws"] = clients  # where AWS faults are injected in tests
     # Auth is checked by the app itself, first and in constant time (see before_osb_request).
     blueprint = get_blueprint(
         service_broker, None, logging.getLogger("openbrokerapi"), authenticator=NoneBrokerAuthenticator()

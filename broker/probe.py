@@ -15,6 +15,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from broker.settings import dns_suffix, partition_of
+
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
 
 
@@ -28,7 +30,7 @@ class KeyProbe:
         query = urlencode({"list-type": "2", "max-keys": "1", "prefix": prefix}, quote_via=quote)
         if self.endpoint_url:  # a local or S3-compatible endpoint: path-style
             return f"{self.endpoint_url}/{bucket}?{query}"
-        return f"https://{bucket}.s3.{self.region}.amazonaws.com/?{query}"
+        return f"https://{bucket}.s3.{self.region}.{dns_suffix(partition_of(self.region))}/?{query}"
 
     def refusal(self, access_key_id: str, secret_access_key: str, bucket: str, prefix: str) -> str | None:
         """None if AWS served the request with this key; otherwise the error code it answered.

@@ -69,3 +69,64 @@ def test_key_probe_addresses_aws_virtual_hosted_and_local_endpoints_path_style()
     )
     local = KeyProbe("us-east-1", "http://127.0.0.1:5000/", pool_size=1)
     assert local.url("cf-s3-abc", "") == "http://127.0.0.1:5000/cf-s3-abc?list-type=2&max-keys=1&prefix="
+
+
+@pytest.mark.parametrize("prefix", ["", "cf"])
+def test_bucket_prefix_must_be_a_namespace_of_its_own(prefix: str) -> None:
+    # An empty prefix would turn the broker policy's arn:aws:s3:::PREFIX* into every bucket.
+    with pytest.raises(SettingsError, match="BUCKET_PREFIX"):
+        from_env({**CREDENTIALS, "BUCKET_PREFIX": prefix})
+    with pytest.raises(SettingsError, match="IAM_USER_PREFIX"):
+        from_env({**CREDENTIALS, "IAM_USER_PREFIX": ""})
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "endpoint"),
+    [
+        ("eu-west-2", "aws", "https://s3.eu-west-2.amazonaws.com"),
+        ("us-gov-west-1", "aws-us-gov", "https://s3.us-gov-west-1.amazonaws.com"),
+        ("cn-north-1", "aws-cn", "https://s3.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_partition_follows_the_region(region: str, partition: str, endpoint: str) -> None:
+    from broker import policies
+    from broker.probe import KeyProbe
+
+    settings = from_env({**CREDENTIALS, "AWS_REGION": region})
+    assert settings.partition == partition
+    assert settings.s3_endpoint == endpoint
+    assert (
+        KeyProbe(region, None, pool_size=1).url("b", "").startswith(f"https://b.{endpoint.removeprefix('https://')}/")
+    )
+    document = policies.user_policy(["b"], read_only=True, partition=settings.partition)
+    assert {r for s in document["Statement"] for r in s["Resource"]} == {
+        f"arn:{partition}:s3:::b",
+        f"arn:{partition}:s3:::b/*",
+    }
+
+
+CF_AWS = {
+    **CREDENTIALS,
+    "VCAP_APPLICATION": "{}",
+    "AWS_ACCESS_KEY_ID": "AKIA",
+    "AWS_SECRET_ACCESS_KEY": "s",
+    "AWS_REGION": "eu-west-2",
+}
+
+
+def test_on_cloud_foundry_the_permissions_boundary_is_required_unless_opted_out() -> None:
+    with pytest.raises(SettingsError, match=r"IAM_PERMISSIONS_BOUNDARY_ARN.*ALLOW_USERS_WITHOUT_BOUNDARY"):
+        from_env(CF_AWS)
+    assert from_env({**CF_AWS, "ALLOW_USERS_WITHOUT_BOUNDARY": "true"}).iam_permissions_boundary_arn is None
+    boundary = "arn:aws:iam::111122223333:policy/s3-broker-binding-boundary"
+    assert from_env({**CF_AWS, "IAM_PERMISSIONS_BOUNDARY_ARN": boundary}).iam_permissions_boundary_arn == boundary
+    with pytest.raises(SettingsError, match="ALLOW_USERS_WITHOUT_BOUNDARY"):
+        from_env({**CF_AWS, "ALLOW_USERS_WITHOUT_BOUNDARY": "yes please"})
+
+
+def test_allowed_kms_keys_are_key_arns_of_the_partition() -> None:
+    key = "arn:aws:kms:eu-west-2:111122223333:key/abcd-1234"
+    assert from_env({**CREDENTIALS, "ALLOWED_KMS_KEY_ARNS": f" {key} ,"}).allowed_kms_key_arns == (key,)
+    for wrong in ("alias/mine", "arn:aws:kms:eu-west-2:1:key/x", key.replace("arn:aws:", "arn:aws-cn:")):
+        with pytest.raises(SettingsError, match="ALLOWED_KMS_KEY_ARNS"):
+            from_env({**CREDENTIALS, "ALLOWED_KMS_KEY_ARNS": wrong})

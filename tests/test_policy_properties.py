@@ -1,0 +1,238 @@
+"""Every policy document the broker can produce, over the whole parameter space.
+
+moto enforces actions and resources but not Conditions, boundaries or KMS key policies, so what
+keeps a key inside its walls on AWS is checked here as documents: by parliament (an IAM policy
+linter) and by invariants that hypothesis tries to break.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from broker import account_policies, policies
+from broker.catalog import load_catalog
+from broker.errors import InvalidParameters
+from broker.parameters import binding_config
+from broker.settings import Settings
+from tests.harness import BASIC, REPO
+from tests.policy_lint import serious_findings
+
+OWN_ACCOUNT = "111122223333"
+PLAN = load_catalog(Path(REPO / "catalog.yml")).plans[BASIC]
+READ_ACTION_VERBS = ("s3:Get", "s3:List", "kms:Decrypt")
+KMS_KEY = st.from_regex(r"arn:aws:kms:eu-west-2:[0-9]{12}:key/[a-f0-9-]{1,36}", fullmatch=True)
+BUCKET = st.from_regex(r"[a-z0-9][a-z0-9.-]{1,20}[a-z0-9]", fullmatch=True)
+REGIONS = st.sampled_from(["eu-west-2", "us-east-1", "cn-north-1", "us-gov-west-1"])
+
+binding_parameters = st.fixed_dictionaries(
+    {"permissions": st.sampled_from(["read-write", "read-only", "read-only", "admin"])},
+    optional={
+        "allow_external_access": st.booleans(),
+        "path_prefix": st.one_of(
+            st.from_regex(PLAN.binding_create_schema["properties"]["path_prefix"]["pattern"]),
+            st.text(max_size=12),
+        ),
+        "external_buckets": st.lists(st.one_of(BUCKET, st.text(max_size=8)), max_size=3, unique=True),
+    },
+)
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return document["Statement"]
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def check_user_policy_invariants(
+    document: dict[str, Any],
+    *,
+    buckets: list[str],
+    external: list[str],
+    kms_keys: list[str],
+    read_only: bool,
+    path_prefix: str | None,
+    partition: str,
+    s3_service: str,
+) -> None:
+    own_resources = {f"arn:{partition}:s3:::{b}" for b in buckets} | {
+        f"arn:{partition}:s3:::{b}/{path_prefix or ''}*" for b in buckets
+    }
+    external_resources = {f"arn:{partition}:s3:::{b}" for b in external} | {
+        f"arn:{partition}:s3:::{b}/{path_prefix or ''}*" for b in external
+    }
+    for statement in statements(document):
+        actions, resources = as_list(statement["Action"]), as_list(statement["Resource"])
+        condition = statement.get("Condition", {})
+        if statement["Effect"] == "Deny":
+            continue  # a Deny only ever narrows
+        assert "*" not in resources and not any(a in ("*", "s3:*", "kms:*") for a in actions)
+        if read_only:
+            assert all(action.startswith(READ_ACTION_VERBS) for action in actions), actions
+        if any(action.startswith("kms:") for action in actions):
+            assert set(resources) <= set(kms_keys)
+            assert condition == {"StringEquals": {"kms:ViaService": [s3_service]}}
+            continue
+        if set(resources) <= own_resources:
+            assert "s3:ResourceAccount" not in str(condition)
+        else:
+            # Anything beyond the instance's own buckets is another account's bucket, never this account's.
+            assert set(resources) <= external_resources, resources
+            assert condition["StringNotEquals"] == {"s3:ResourceAccount": [OWN_ACCOUNT]}
+        if "s3:prefix" in str(condition):
+            assert set(actions) <= set(policies.PREFIX_LISTING_ACTIONS)
+            assert condition["StringLike"] == {"s3:prefix": [f"{path_prefix}*"]}
+        if path_prefix:
+            assert not set(actions) & set(policies.WHOLE_BUCKET_ACTIONS)
+            listing = set(actions) & set(policies.PREFIX_LISTING_ACTIONS)
+            assert not listing or "s3:prefix" in str(condition), "a prefix key lists only under its prefix"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parameters=binding_parameters,
+    additional=st.lists(st.uuids().map(str), max_size=3, unique=True),
+    kms_keys=st.lists(KMS_KEY, max_size=2, unique=True),
+    cidrs=st.sampled_from([(), ("10.0.0.0/8",), ("10.0.0.0/8", "192.0.2.0/24")]),
+    region=REGIONS,
+)
+def test_user_policies_over_the_parameter_space(
+    parameters: dict[str, Any], additional: list[str], kms_keys: list[str], cidrs: tuple[str, ...], region: str
+) -> None:
+    try:
+        config = binding_config(PLAN, parameters)
+    except InvalidParameters:
+        event("parameters refused")
+        return  # refused before any policy is made
+    event(f"policy made ({config.permissions}, prefix: {bool(config.path_prefix)})")
+    settings_ = Settings(broker_username="u", broker_password="p", aws_region=region)
+    buckets = [settings_.bucket_name(guid) for guid in ["0" * 8 + "-0000-0000-0000-" + "0" * 12, *additional]]
+    external = list(config.external_buckets)
+    document = policies.user_policy(
+        buckets,
+        read_only=config.read_only,
+        path_prefix=config.path_prefix,
+        external_buckets=external,
+        own_account=OWN_ACCOUNT,
+        kms_key_arns=kms_keys,
+        s3_service=settings_.s3_service_name,
+        allowed_source_cidrs=() if config.allow_external_access else cidrs,
+        partition=settings_.partition,
+    )
+    check_user_policy_invariants(
+        document,
+        buckets=buckets,
+        external=external,
+        kms_keys=kms_keys,
+        read_only=config.read_only,
+        path_prefix=config.path_prefix,
+        partition=settings_.partition,
+        s3_service=settings_.s3_service_name,
+    )
+    if settings_.partition == "aws":  # parliament knows the commercial partition's ARNs
+        assert serious_findings(document) == []
+    if cidrs and not config.allow_external_access:
+        deny = statements(document)[-1]
+        assert deny["Effect"] == "Deny" and deny["Action"] == ["s3:*", "kms:*"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bucket=BUCKET,
+    read_only=st.booleans(),
+    path_prefix=st.one_of(st.none(), st.sampled_from(["img/", "a", "logs/2026/"])),
+)
+def test_external_bucket_policies_name_only_the_binding_user(
+    bucket: str, read_only: bool, path_prefix: str | None
+) -> None:
+    user = "arn:aws:iam::111122223333:user/cf-s3-broker/i/cf-s3-b"
+    document = policies.external_bucket_policy(bucket, user, read_only=read_only, path_prefix=path_prefix)
+    assert serious_findings(document, resource_policy=True) == []
+    for statement in statements(document):
+        assert statement["Principal"] == {"AWS": user}
+        assert not set(statement["Action"]) & {"s3:PutBucketCORS", "s3:PutBucketPolicy"}
+        if read_only:
+            assert all(action.startswith(READ_ACTION_VERBS) for action in statement["Action"])
+
+
+def test_public_read_policy_is_sound() -> None:
+    assert serious_findings(policies.public_read_policy("cf-s3-x"), resource_policy=True) == []
+
+
+@pytest.mark.parametrize("region", ["eu-west-2", "us-east-1"])
+@pytest.mark.parametrize("prefixes", [("cf-s3-", "cf-s3-", "/cf-s3-broker/"), ("team-a-", "ta-", "/team-a/")])
+def test_broker_policy_and_boundary_with_settings_filled_in(region: str, prefixes: tuple[str, str, str]) -> None:
+    bucket_prefix, user_prefix, user_path = prefixes
+    settings_ = Settings(
+        broker_username="u",
+        broker_password="p",
+        aws_region=region,
+        bucket_prefix=bucket_prefix,
+        iam_user_prefix=user_prefix,
+        iam_user_path=user_path,
+    )
+    facts = account_policies.facts_for(settings_, OWN_ACCOUNT)
+    broker, boundary = account_policies.broker_policy(facts), account_policies.boundary_policy(facts)
+    assert "${" not in str(broker) + str(boundary)
+    # The broker must set public buckets' bucket policies, which parliament calls a possible escalation
+    # on its own buckets: a broker key reaches those buckets anyway. Nothing else may be found.
+    findings = [f for f in serious_findings(broker) if not f.startswith("RESOURCE_POLICY_PRIVILEGE_ESCALATION")]
+    assert findings == []
+    assert all(f"arn:aws:s3:::{bucket_prefix}*" in f for f in serious_findings(broker))
+    assert serious_findings(boundary) == []
+    check_broker_policy_cannot_make_an_admin(broker, facts)
+    check_boundary_allows_only_s3_and_kms_via_s3(boundary, facts)
+
+
+def check_broker_policy_cannot_make_an_admin(document: dict[str, Any], facts: account_policies.AccountFacts) -> None:
+    boundary_condition = {"StringEquals": {"iam:PermissionsBoundary": facts.permissions_boundary_arn}}
+    allowed: set[str] = set()
+    for statement in statements(document):
+        actions = as_list(statement["Action"])
+        if statement["Effect"] == "Deny":
+            assert {"iam:PutUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary"} <= set(actions)
+            assert "Condition" not in statement
+            continue
+        allowed |= set(actions)
+        if {"iam:CreateUser", "iam:PutUserPolicy"} & set(actions):
+            assert statement["Condition"] == boundary_condition
+        for resource in as_list(statement["Resource"]):
+            if any(a.startswith("iam:") for a in actions) and actions != ["iam:ListUsers"]:
+                assert resource.startswith(f"arn:aws:iam::{OWN_ACCOUNT}:user{facts.iam_user_path}")
+            elif resource != "*":
+                assert resource.startswith(f"arn:aws:s3:::{facts.bucket_prefix}")
+    forbidden = {
+        "iam:PutUserPermissionsBoundary",
+        "iam:DeleteUserPermissionsBoundary",
+        "iam:AttachUserPolicy",
+        "iam:CreatePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:AddUserToGroup",
+        "iam:CreateRole",
+        "iam:PassRole",
+        "sts:AssumeRole",
+    }
+    assert not allowed & forbidden
+    assert not any(action.endswith("*") for action in allowed)
+
+
+def check_boundary_allows_only_s3_and_kms_via_s3(
+    document: dict[str, Any], facts: account_policies.AccountFacts
+) -> None:
+    for statement in statements(document):
+        assert statement["Effect"] == "Allow"
+        actions, resources = as_list(statement["Action"]), as_list(statement["Resource"])
+        assert all(a.startswith(("s3:", "kms:")) for a in actions) and not any(a.endswith("*") for a in actions)
+        condition = statement.get("Condition")
+        if all(a.startswith("kms:") for a in actions):
+            assert condition == {"StringEquals": {"kms:ViaService": facts.s3_service}}
+        elif all(r.startswith(f"arn:aws:s3:::{facts.bucket_prefix}") for r in resources):
+            assert condition is None
+        else:
+            assert condition == {"StringNotEquals": {"s3:ResourceAccount": OWN_ACCOUNT}}
