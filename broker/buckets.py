@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -14,7 +15,7 @@ from broker import policies
 from broker.aws import run_concurrently
 from broker.errors import BrokerError, Unprocessable, aws_errors, error_code
 from broker.parameters import InstanceConfig
-from broker.records import InstanceRecord, StoredInstance, instance_from_tags, instance_tags
+from broker.records import InstanceRecord, StoredInstance, instance_from_tags, instance_tags, provisioning_tags
 
 log = logging.getLogger(__name__)
 
@@ -87,22 +88,35 @@ class Buckets:
             with aws_errors(f"create bucket {bucket}"):
                 raise
 
-    def finish(self, bucket: str, record: InstanceRecord) -> None:
-        """Configure a bucket made for `record` (or left half-made by a failed provision); tag it last.
+    def mark_provisioning(self, bucket: str, digest: str, started: float) -> None:
+        """Say, before configuring, which provision is configuring the bucket (the full tags replace it)."""
+        with aws_errors(f"tag bucket {bucket}"):
+            self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": provisioning_tags(digest, started)})
 
-        The tags mark a bucket as fully provisioned, so a bucket without them is one a failed
-        provision left: a retry configures it again. On failure the bucket is deleted.
+    def finish(self, bucket: str, record: InstanceRecord, digest: str, *, made_now: bool) -> None:
+        """Configure a bucket made for `record` (or left half-made by a provision that died); tag it last.
+
+        The tags mark a bucket as fully provisioned. A bucket this request `made_now` is deleted if
+        configuring fails; one it took over from a dead provision is set explicitly in every respect
+        (that provision may have set anything) and left for the next retry.
         """
         try:
-            self.configure(bucket, None, record.config)
+            self.mark_provisioning(bucket, digest, time.time())
+            self.configure(bucket, None, record.config, explicit=not made_now)
             self.write_tags(bucket, record)
         except BaseException:
-            self._remove_after_failure(bucket)
+            if made_now:
+                self._remove_after_failure(bucket)
             raise
 
-    def configure(self, bucket: str, old: InstanceConfig | None, new: InstanceConfig) -> None:
-        """Bring the bucket from config `old` (None: a new bucket) to `new`, independent parts at once."""
-        run_concurrently(self.pool, configuration_calls(self.s3, bucket, old, new))
+    def configure(
+        self, bucket: str, old: InstanceConfig | None, new: InstanceConfig, *, explicit: bool = False
+    ) -> None:
+        """Bring the bucket from config `old` (None: a new bucket) to `new`, independent parts at once.
+
+        `explicit` sets every setting whatever the bucket had (old is unknown).
+        """
+        run_concurrently(self.pool, configuration_calls(self.s3, bucket, old, new, explicit=explicit))
 
     def write_tags(self, bucket: str, record: InstanceRecord) -> None:
         with aws_errors(f"tag bucket {bucket}"):
@@ -179,7 +193,7 @@ def encryption_rules(kms_key_arn: str | None) -> dict[str, Any]:
 
 
 def configuration_calls(
-    s3: Any, bucket: str, old: InstanceConfig | None, new: InstanceConfig
+    s3: Any, bucket: str, old: InstanceConfig | None, new: InstanceConfig, *, explicit: bool = False
 ) -> list[Callable[[], None]]:
     """The independent calls that take a bucket from `old` to `new`; each may run at once with the others.
 
@@ -187,7 +201,7 @@ def configuration_calls(
     Public Access must be relaxed before a public policy is accepted, and a public policy is
     removed before they are raised again.
     """
-    fresh = old is None
+    fresh = old is None and not explicit
     calls: list[Callable[[], None]] = []
 
     def public_access() -> None:
@@ -199,7 +213,7 @@ def configuration_calls(
                 s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policies.public_read_policy(bucket)))
             else:
                 if not fresh:
-                    s3.delete_bucket_policy(Bucket=bucket)
+                    s3.delete_bucket_policy(Bucket=bucket)  # answers 204 when there is none
                 s3.put_public_access_block(
                     Bucket=bucket, PublicAccessBlockConfiguration=policies.public_access_block(False)
                 )
@@ -220,12 +234,19 @@ def configuration_calls(
             else:
                 s3.delete_bucket_cors(Bucket=bucket)
 
-    if fresh or old.public != new.public:
+    if old is None:
+        calls += [public_access, encryption]
+        if new.versioning or explicit:
+            calls.append(versioning)
+        if new.cors_rules or explicit:
+            calls.append(cors)
+        return calls
+    if old.public != new.public:
         calls.append(public_access)
-    if fresh or old.kms_key_arn != new.kms_key_arn:
+    if old.kms_key_arn != new.kms_key_arn:
         calls.append(encryption)
-    if (fresh and new.versioning) or (not fresh and old.versioning != new.versioning):
+    if old.versioning != new.versioning:
         calls.append(versioning)
-    if (fresh and new.cors_rules) or (not fresh and old.cors_rules != new.cors_rules):
+    if old.cors_rules != new.cors_rules:
         calls.append(cors)
     return calls

@@ -80,6 +80,8 @@ def error_code(error: ClientError) -> str:
 # AWS error codes whose meaning a person can act on, and what to tell them.
 _THROTTLED = {"Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded", "ServiceUnavailable"}
 _LIMITS = {"TooManyBuckets", "LimitExceeded", "LimitExceededException"}
+# A resource gone in the middle of an operation: another request (an unbind, a deprovision) deleted it.
+_VANISHED = {"NoSuchBucket", "NoSuchEntity"}
 _DENIED = {"AccessDenied", "AccessDeniedException", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 
 
@@ -107,6 +109,11 @@ def from_aws(error: Exception, doing: str) -> BrokerError:
             return Conflict(
                 f"AWS refused to let the broker {doing}: another AWS account owns a bucket of that name. "
                 "Ask your platform operator to choose another BUCKET_PREFIX."
+            )
+        if code in _VANISHED:
+            return ConcurrencyError(
+                f"What the broker was working on was deleted by another request while it tried to {doing} "
+                f"({code}). Nothing more was changed; try again once the other operation is done."
             )
         if code == "KMS.NotFoundException" or code.startswith("KMS."):
             return BadRequest(f"AWS refused the KMS key while the broker tried to {doing} ({code}). Check kms_key_arn.")

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from broker.buckets import Buckets
 from broker.catalog import Catalog
-from broker.errors import BadRequest, Conflict, Gone, NotFound
+from broker.errors import BadRequest, ConcurrencyError, Conflict, Gone, NotFound
 from broker.parameters import (
     InstanceConfig,
     check_kms_key_allowed,
+    fingerprint,
     instance_config_for_create,
     instance_config_for_update,
 )
-from broker.records import InstanceRecord, StoredInstance
+from broker.records import InstanceRecord, StoredInstance, provisioning_marker
 from broker.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# A concurrent provision of the same instance is waited for this long before answering 422.
+JOIN_WAIT = 10.0
+JOIN_POLL = 0.2
+# The provision that made a bucket marks it within milliseconds; none after this means it died.
+NO_MARKER_GRACE = 1.0
+# Longer than any provision can run (the Cloud Controller gives up after 60 s).
+PROVISION_IN_FLIGHT_SECONDS = 120.0
 
 
 class Instances:
@@ -45,17 +55,57 @@ class Instances:
         )
         check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
         bucket = self.settings.bucket_name(instance_id)
-        stored = self.buckets.read_from(self.buckets.create_or_find(bucket))
-        if stored is None:  # made just now, or half-made by a provision that failed
-            self.buckets.finish(bucket, record)
-            log.info("provisioned instance %s as bucket %s", instance_id, bucket)
+        digest = fingerprint(record.identity())
+        tags = self.buckets.create_or_find(bucket)
+        if tags is None:  # this request made the bucket: it alone configures it
+            self._configure(bucket, record, digest, made_now=True)
             return True
-        if stored.identity() == record.identity():
-            return False
-        raise Conflict(
-            f"Instance {instance_id} already exists (bucket {bucket}) with other settings. "
-            "Use `cf update-service` to change them."
-        )
+        return self._join(instance_id, bucket, record, digest, tags)
+
+    def _configure(self, bucket: str, record: InstanceRecord, digest: str, *, made_now: bool) -> None:
+        self.buckets.finish(bucket, record, digest, made_now=made_now)
+        log.info("provisioned instance %s as bucket %s", record.instance_id, bucket)
+
+    def _join(
+        self, instance_id: str, bucket: str, record: InstanceRecord, digest: str, tags: list[dict[str, str]]
+    ) -> bool:
+        """The bucket was there already: a repeat, a conflict, a provision in progress, or one that died.
+
+        A provision in progress with the same request is waited for (within the request's time);
+        one that died (no marker after a moment, or a marker older than any request can run) is
+        taken over. Returns True if this request finished the bucket.
+        """
+        waited = 0.0
+        while True:
+            stored = self.buckets.read_from(tags)
+            if stored is not None:
+                if stored.identity() == record.identity():
+                    return False
+                raise Conflict(
+                    f"Instance {instance_id} already exists (bucket {bucket}) with other settings. "
+                    "Use `cf update-service` to change them."
+                )
+            marker = provisioning_marker(tags)
+            if marker is not None and marker.digest != digest:
+                raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
+            died = (marker is None and waited >= NO_MARKER_GRACE) or (
+                marker is not None and time.time() - marker.started > PROVISION_IN_FLIGHT_SECONDS
+            )
+            if died:
+                log.warning("taking over bucket %s, left half-made by a provision that did not finish", bucket)
+                self._configure(bucket, record, digest, made_now=False)
+                return True
+            if waited >= JOIN_WAIT:
+                raise ConcurrencyError(
+                    f"Instance {instance_id} is being provisioned by another request. Try again in a minute."
+                )
+            time.sleep(JOIN_POLL)
+            waited += JOIN_POLL
+            tags = self.buckets.read_tags(bucket)
+            if tags is None:
+                raise ConcurrencyError(
+                    f"The other provision of instance {instance_id} failed and removed its bucket. Try again."
+                )
 
     def update(self, instance_id: str, plan_id: str | None, parameters: Any) -> None:
         bucket = self.settings.bucket_name(instance_id)

@@ -19,6 +19,9 @@ DELETE_OBJECTS = TAG_PREFIX + "delete-objects"
 KMS_KEY_ARN = TAG_PREFIX + "kms-key-arn"
 CORS_DIGEST = TAG_PREFIX + "cors-digest"
 
+# Written right after CreateBucket and replaced by the full record: "DIGEST STARTED" (epoch seconds).
+PROVISIONING = TAG_PREFIX + "provisioning"
+
 BINDING_ID = TAG_PREFIX + "binding-id"
 BINDING_DIGEST = TAG_PREFIX + "binding-digest"
 
@@ -110,3 +113,23 @@ def instance_from_tags(tag_set: list[dict[str, str]]) -> StoredInstance | None:
         config=config,
     )
     return StoredInstance(record=record, cors_digest=tags.get(CORS_DIGEST))
+
+
+@dataclass(frozen=True)
+class ProvisioningMarker:
+    """A provision in progress (or one that died): what it was asked for, and when it began."""
+
+    digest: str
+    started: float
+
+
+def provisioning_tags(digest: str, started: float) -> list[dict[str, str]]:
+    return [{"Key": PROVISIONING, "Value": f"{digest} {int(started)}"}]
+
+
+def provisioning_marker(tag_set: list[dict[str, str]] | None) -> ProvisioningMarker | None:
+    for tag in tag_set or []:
+        if tag["Key"] == PROVISIONING:
+            digest, _, started = tag["Value"].partition(" ")
+            return ProvisioningMarker(digest, float(started) if started.isdigit() else 0.0)
+    return None
