@@ -7,6 +7,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, g, jsonify, request
 from openbrokerapi.api import get_blueprint
 from openbrokerapi.auth import NoneBrokerAuthenticator
@@ -17,7 +18,7 @@ from broker.aws import MAX_POOL_CONNECTIONS, make_clients, own_account_id
 from broker.bindings import Bindings
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
-from broker.errors import BrokerError
+from broker.errors import BrokerError, from_aws
 from broker.instances import Instances
 from broker.metrics import Metrics
 from broker.osb import S3ServiceBroker
@@ -56,6 +57,11 @@ def error_response(error: BrokerError) -> tuple[Response, int]:
         log.error("%s %s failed: %s", request.method, request.path, error.description)
     headers = {"WWW-Authenticate": 'Basic realm="s3-broker"'} if error.status == 401 else {}
     return jsonify(error.body()), error.status, headers  # type: ignore[return-value]
+
+
+def aws_error_response(error: Exception) -> tuple[Response, int]:
+    """An AWS failure no operation translated itself: still an OSB error a person can act on."""
+    return error_response(from_aws(error, f"answer {request.method} {request.path}"))
 
 
 def http_error_response(error: HTTPException) -> tuple[Response, int]:
@@ -98,6 +104,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         service_broker, None, logging.getLogger("openbrokerapi"), authenticator=NoneBrokerAuthenticator()
     )
     blueprint.register_error_handler(BrokerError, error_response)
+    blueprint.register_error_handler(BotoCoreError, aws_error_response)
+    blueprint.register_error_handler(ClientError, aws_error_response)
     app.register_blueprint(blueprint)
     app.register_error_handler(BrokerError, error_response)
     app.register_error_handler(HTTPException, http_error_response)
