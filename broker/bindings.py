@@ -218,11 +218,11 @@ class Bindings:
                 config.path_prefix or "",
                 self.settings.key_propagation_timeout,
                 denial_expected=denial_expected,
+                user_name=self.settings.user_name(binding_id),
             )
-        except NotFound:
+        except NotFound as gone:
             raise ConcurrencyError(
-                f"The instance's bucket {bucket} was deleted while binding {binding_id} was being made. "
-                "Nothing was kept."
+                f"Binding {binding_id} was deleted while it was being made ({gone.description}). Nothing was kept."
             ) from None
 
     def _roll_back(self, user_name: str, made: list[AccessKey], *, created_user: bool) -> None:

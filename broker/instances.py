@@ -86,11 +86,11 @@ class Instances:
                     "Use `cf update-service` to change them."
                 )
             marker = provisioning_marker(tags)
-            if marker is not None and marker.digest != digest:
-                raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
             died = (marker is None and waited >= NO_MARKER_GRACE) or (
                 marker is not None and time.time() - marker.started > PROVISION_IN_FLIGHT_SECONDS
             )
+            if not died and marker is not None and marker.digest != digest:
+                raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
             if died:
                 log.warning("taking over bucket %s, left half-made by a provision that did not finish", bucket)
                 self._configure(bucket, record, digest, made_now=False)

@@ -26,6 +26,8 @@ NO_SUCH_ENTITY = "NoSuchEntity"
 NOT_YET_ACCEPTED = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidClientTokenId"}
 FIRST_PROBE_DELAY = 0.05
 MAX_PROBE_DELAY = 2.0
+# Every so many refused probes, ask IAM whether the key still exists (an unbind may have won).
+KEY_CHECK_EVERY = 3
 
 
 class UserExists(Exception):
@@ -130,7 +132,14 @@ class Users:
             return [user["UserName"] for page in pages for user in page["Users"] if user["Path"] == path]
 
     def wait_until_key_works(
-        self, key: AccessKey, bucket: str, prefix: str, timeout: float, *, denial_expected: bool
+        self,
+        key: AccessKey,
+        bucket: str,
+        prefix: str,
+        timeout: float,
+        *,
+        denial_expected: bool,
+        user_name: str | None = None,
     ) -> int:
         """Probe with the key itself until AWS accepts it, backing off, for at most `timeout` seconds.
 
@@ -151,6 +160,8 @@ class Users:
                     raise NotFound(f"There is no bucket {bucket}.")
                 if code not in NOT_YET_ACCEPTED:
                     raise UpstreamError(f"AWS refused the new access key on bucket {bucket} ({code}).")
+                if user_name and probes % KEY_CHECK_EVERY == 0 and not self._has_key(user_name, key.access_key_id):
+                    raise NotFound(f"The new access key of IAM user {user_name} was deleted meanwhile.")
             except urllib3.exceptions.HTTPError as error:
                 log.warning("probe of a new key failed to reach AWS: %s", type(error).__name__)
             if time.monotonic() + delay > deadline:
@@ -186,6 +197,11 @@ class Users:
                 with aws_errors(f"delete IAM user {user_name}"):
                     raise
         return True
+
+    def _has_key(self, user_name: str, key_id: str) -> bool:
+        """Whether the key still exists: a refused probe may mean AWS is slow, or that an unbind won."""
+        key_ids = self._key_ids(user_name)
+        return key_ids is not None and key_id in key_ids
 
     def delete_if_unused(self, user_name: str) -> bool:
         """Delete the user only if it holds no access key: another request may be using it.

@@ -124,3 +124,19 @@ def hooked(server: BrokerServer, event: str, handler: Callable[..., Any]) -> Ite
     finally:
         for client in targets:
             client.meta.events.unregister(event, unique_id=f"hook-{id(handler)}")
+
+
+def waits_for(event: threading.Event, timeout: float = 10) -> Callable[..., None]:
+    """A hook that holds the call back until `event` is set (a hook must return None to let it go on)."""
+
+    def hold(**_: Any) -> None:
+        event.wait(timeout)
+
+    return hold
+
+
+def sets(event: threading.Event) -> Callable[..., None]:
+    def signal(**_: Any) -> None:
+        event.set()
+
+    return signal
