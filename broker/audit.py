@@ -33,9 +33,10 @@ def originating_identity(header: str | None) -> dict[str, Any] | None:
 
 
 def outcome(status: int) -> str:
+    """succeeded; refused (the request was wrong or asked for what is not offered: 501); failed."""
     if status < 400:
         return "succeeded"
-    return "refused" if status < 500 else "failed"
+    return "refused" if status < 500 or status == 501 else "failed"
 
 
 def audit_record(

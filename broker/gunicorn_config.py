@@ -18,8 +18,7 @@ from broker.logs import gunicorn_logconfig
 from broker.startup import prepare_environment
 
 _on_cf = "VCAP_APPLICATION" in os.environ
-_host = "0.0.0.0" if _on_cf else "127.0.0.1"
-bind = f"{_host}:{os.environ.get('PORT', '8080')}"
+bind = f"{'0.0.0.0' if _on_cf else '127.0.0.1'}:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
@@ -35,11 +34,9 @@ _metrics_dir: str | None = None
 
 def on_starting(server: Any) -> None:
     global _metrics_dir
-    try:
-        port = int(os.environ.get("PORT", "8080"))
-    except ValueError:
-        port = -1  # gunicorn itself says what is wrong with the bind address
-    prepare_environment(os.environ, (_host, port) if port >= 0 else None)
+    # The address gunicorn will really bind (a --bind on its command line wins over `bind` above).
+    address = next((a for a in server.cfg.address if isinstance(a, tuple)), None)
+    prepare_environment(os.environ, (address[0], address[1]) if address else None)
     # Made before any worker starts, so every worker writes its counts where a scrape of any one sums them.
     _metrics_dir = metrics.make_shared_dir(os.environ)
 

@@ -44,12 +44,14 @@ class JsonFormatter(logging.Formatter):
 def gunicorn_logconfig() -> dict[str, Any]:
     """gunicorn's `logconfig_dict`: its own loggers and the root logger write JSON lines to stderr."""
     own = {"level": "INFO", "handlers": ["json"], "propagate": False}
+    # No access log: an audit line per OSB request says more, and health checks would flood it.
+    silent = {"level": "WARNING", "handlers": [], "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "loggers": {"gunicorn.error": own, "gunicorn.access": own},
+        "loggers": {"gunicorn.error": own, "gunicorn.access": silent},
         "root": {"level": "INFO", "handlers": ["json"]},
     }
 
