@@ -14,13 +14,15 @@ from openbrokerapi.auth import NoneBrokerAuthenticator
 from werkzeug.exceptions import HTTPException
 
 from broker import envelope
+from broker.audit import REQUEST_IDENTITY, audit_record
 from broker.aws import MAX_POOL_CONNECTIONS, make_clients, own_account_id
 from broker.bindings import Bindings
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
 from broker.errors import BrokerError, from_aws
 from broker.instances import Instances
-from broker.metrics import Metrics
+from broker.logs import configure_logging
+from broker.metrics import metrics_from_environment
 from broker.osb import S3ServiceBroker
 from broker.probe import KeyProbe
 from broker.settings import Settings, from_env
@@ -29,31 +31,14 @@ from broker.users import Users
 log = logging.getLogger(__name__)
 
 OSB_BLUEPRINT = "open_broker"
-REQUEST_IDENTITY = "X-Broker-API-Request-Identity"
 AWS_THREADS = 16
 # Longer than any bind can run (the Cloud Controller gives up after 60 s), with room for clock skew.
 KEY_IN_FLIGHT_SECONDS = 120.0
-# Loggers that print secrets at DEBUG: openbrokerapi logs headers (basic auth) and bodies,
-# botocore logs CreateAccessKey responses.
-QUIET_LOGGERS = {
-    "openbrokerapi": logging.INFO,
-    "botocore": logging.WARNING,
-    "boto3": logging.WARNING,
-    "urllib3": logging.WARNING,
-}
-
-
-def configure_logging(level: str) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)
-    logging.getLogger("broker").setLevel(level)
-    for name, floor in QUIET_LOGGERS.items():
-        logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level)))
+audit_log = logging.getLogger("broker.audit")
 
 
 def error_response(error: BrokerError) -> tuple[Response, int]:
-    if error.status >= 500:
+    if error.status >= 500 and error.status != 501:  # 501: a request for what the broker does not offer
         log.error("%s %s failed: %s", request.method, request.path, error.description)
     headers = {"WWW-Authenticate": 'Basic realm="s3-broker"'} if error.status == 401 else {}
     return jsonify(error.body()), error.status, headers  # type: ignore[return-value]
@@ -95,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         key_in_flight_seconds=KEY_IN_FLIGHT_SECONDS,
     )
     service_broker = S3ServiceBroker(catalog, Instances(settings, catalog, buckets, bindings.remove_all_of), bindings)
-    metrics = Metrics()
+    metrics = metrics_from_environment()
 
     app = Flask("broker")
     app.extensions["s3_broker_aws"] = clients  # where AWS faults are injected in tests
@@ -130,7 +115,16 @@ def create_app(settings: Settings | None = None) -> Flask:
             endpoint = (request.endpoint or "").removeprefix(OSB_BLUEPRINT + ".")
             seconds = time.perf_counter() - g.get("started", time.perf_counter())
             metrics.observe(endpoint, response.status_code, seconds)
-            log.info("%s %s -> %d in %.0f ms", request.method, request.path, response.status_code, seconds * 1000)
+            record = audit_record(
+                operation=endpoint,
+                method=request.method,
+                path=request.path,
+                view_args=request.view_args or {},
+                headers=request.headers,
+                status=response.status_code,
+                seconds=seconds,
+            )
+            audit_log.info("%s %s -> %d (%s)", request.method, request.path, record["status"], endpoint, extra=record)
         return response
 
     @app.get("/health")

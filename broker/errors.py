@@ -61,6 +61,13 @@ class Unprocessable(BrokerError):
     error = "UnprocessableEntity"
 
 
+class NotOffered(BrokerError):
+    """A request for something this broker does not offer (the catalog says so): not a failure."""
+
+    status = 501
+    error = "NotSupported"
+
+
 class UpstreamError(BrokerError):
     """AWS refused or failed a call in a way the broker cannot fix by itself."""
 

@@ -1,4 +1,4 @@
-"""The embedded local AWS: a moto server on loopback with IAM enforcement on.
+"""The embedded local AWS: a moto server on loopback with IAM enforcement on, everything in memory.
 
 The broker talks to it as an IAM user that holds only the broker policy (broker-policy.json),
 so what works here needs no more rights than operators grant on real AWS.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import secrets
 import string
 import urllib.request
@@ -51,15 +50,14 @@ def widened_for_moto(policy: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_moto(port: int) -> Any:
-    """Start moto in a thread of this process, on 127.0.0.1 only, with IAM enforcement off for now."""
-    from moto import settings as moto_settings
-    from moto.server import ThreadedMotoServer
+    """Start the local AWS in a thread of this process, on 127.0.0.1 only, with IAM enforcement off for now.
 
-    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
-    return server
+    Raises SettingsError naming LOCAL_AWS_PORT when the port is taken. moto is imported here,
+    never at module level: on Cloud Foundry it is not installed.
+    """
+    from broker.local_server import start_in_thread
+
+    return start_in_thread(port)
 
 
 def set_enforcement(endpoint: str, enforce: bool) -> None:

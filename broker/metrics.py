@@ -1,16 +1,49 @@
-"""Prometheus metrics of the broker's requests, one registry per app."""
+"""Prometheus metrics of the broker's requests, summed over every gunicorn worker.
+
+Each worker is a process with its own counters. With PROMETHEUS_MULTIPROC_DIR set (the gunicorn
+master makes a directory and sets it before the workers start and import prometheus_client),
+every worker writes its counts to files there and a scrape answered by any worker sums them all.
+Without it (an app built in a test) the counters are the process's own.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+import os
+import shutil
+import tempfile
+from collections.abc import MutableMapping
+from typing import Any
+
+# prometheus_client picks per-process or shared-file counters when first imported, from the
+# environment: so this module imports it only inside Metrics, never when gunicorn's master
+# imports it for make_shared_dir (the workers it forks would inherit the per-process choice).
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def make_shared_dir(environ: MutableMapping[str, str]) -> str | None:
+    """Make the workers' shared directory and set it in `environ`; None if the operator set one."""
+    if environ.get(MULTIPROC_DIR):
+        return None
+    path = tempfile.mkdtemp(prefix="s3-broker-metrics-")
+    environ[MULTIPROC_DIR] = path
+    return path
+
+
+def remove_shared_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 class Metrics:
-    content_type = CONTENT_TYPE_LATEST
+    def __init__(self, multiprocess_dir: str | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram, values
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        if multiprocess_dir and values.ValueClass is values.MutexValue:
+            raise RuntimeError(f"prometheus_client was imported before {MULTIPROC_DIR} was set: counts won't add up")
+        self.multiprocess_dir = multiprocess_dir
+        self.content_type = CONTENT_TYPE_LATEST
+        self.registry: Any = CollectorRegistry()
         self.requests = Counter(
             "s3_broker_requests", "OSB requests answered", ["endpoint", "status"], registry=self.registry
         )
@@ -23,4 +56,16 @@ class Metrics:
         self.latency.labels(endpoint=endpoint).observe(seconds)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        if not self.multiprocess_dir:
+            return generate_latest(self.registry)
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess_dir)
+        return generate_latest(registry)
+
+
+def metrics_from_environment() -> Metrics:
+    return Metrics(os.environ.get(MULTIPROC_DIR) or None)

@@ -10,6 +10,7 @@ from openbrokerapi.service_broker import (
     BindState,
     DeprovisionDetails,
     DeprovisionServiceSpec,
+    GetBindingSpec,
     GetInstanceDetailsSpec,
     LastOperation,
     OperationState,
@@ -26,7 +27,7 @@ from openbrokerapi.service_broker import (
 
 from broker.bindings import Bindings
 from broker.catalog import Catalog
-from broker.errors import NotFound
+from broker.errors import NotFound, NotOffered
 from broker.instances import Instances
 
 
@@ -82,6 +83,11 @@ class S3ServiceBroker(ServiceBroker):
     ) -> UnbindSpec:
         self.bindings.unbind(instance_id, binding_id)
         return UnbindSpec(is_async=False)
+
+    def get_binding(self, instance_id: str, binding_id: str, **kwargs: Any) -> GetBindingSpec:
+        # Credentials are handed out once, when the binding is made; the catalog says
+        # bindings_retrievable: false, so a platform should not ask.
+        raise NotOffered("This broker does not serve bindings back: their credentials are returned only when made.")
 
     def last_binding_operation(
         self, instance_id: str, binding_id: str, operation_data: str | None, **kwargs: Any

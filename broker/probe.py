@@ -2,18 +2,22 @@
 
 A boto3 client per key would cost about 10 ms of CPU to build (held under the GIL, so 50
 binds at once queue behind each other); a request signed with botocore's own SigV4 signer and
-sent through one shared connection pool costs a fraction of that.
+sent through one shared connection pool costs a fraction of that. Like boto3, it goes through
+the proxy that HTTPS_PROXY / HTTP_PROXY name unless NO_PROXY exempts the host (botocore's
+own reading of those variables, per request, so both always agree).
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlencode
+import threading
+from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.utils import get_environ_proxies
 
 from broker.settings import dns_suffix, partition_of
 
@@ -24,7 +28,23 @@ class KeyProbe:
     def __init__(self, region: str, endpoint_url: str | None, pool_size: int) -> None:
         self.region = region
         self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
-        self.http = urllib3.PoolManager(maxsize=pool_size, timeout=urllib3.Timeout(connect=5, read=30), retries=False)
+        self.pool_size = pool_size
+        self.timeout = urllib3.Timeout(connect=5, read=30)
+        self.http = urllib3.PoolManager(maxsize=pool_size, timeout=self.timeout, retries=False)
+        self._proxied: dict[str, urllib3.ProxyManager] = {}
+        self._lock = threading.Lock()
+
+    def pool_for(self, url: str) -> urllib3.PoolManager:
+        """The direct pool, or the pool of the proxy the environment names for this URL's scheme and host."""
+        proxy = get_environ_proxies(url).get(urlsplit(url).scheme)
+        if not proxy:
+            return self.http
+        with self._lock:
+            if proxy not in self._proxied:
+                self._proxied[proxy] = urllib3.ProxyManager(
+                    proxy, maxsize=self.pool_size, timeout=self.timeout, retries=False
+                )
+            return self._proxied[proxy]
 
     def url(self, bucket: str, prefix: str) -> str:
         query = urlencode({"list-type": "2", "max-keys": "1", "prefix": prefix}, quote_via=quote)
@@ -39,7 +59,7 @@ class KeyProbe:
         """
         request = AWSRequest(method="GET", url=self.url(bucket, prefix))
         S3SigV4Auth(Credentials(access_key_id, secret_access_key), "s3", self.region).add_auth(request)
-        response = self.http.request("GET", request.url, headers=dict(request.headers.items()))
+        response = self.pool_for(request.url).request("GET", request.url, headers=dict(request.headers.items()))
         if response.status == 200:
             return None
         match = ERROR_CODE.search(response.data)

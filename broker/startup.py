@@ -1,27 +1,59 @@
-"""What happens once before the broker serves: check settings, or start the embedded local AWS."""
+"""What happens once before the broker serves: check settings and AWS access, or start the embedded local AWS."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import MutableMapping
 
-from broker import local
+from botocore.exceptions import BotoCoreError, ClientError
+
+from broker import local, ports
+from broker.errors import error_code
+from broker.identity import caller_identity
 from broker.settings import Settings, SettingsError, aws_configured, from_env, on_cloud_foundry
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_AWS_PORT = 5000
 LOCAL_REGION = "us-east-1"
 
 
-def prepare_environment(environ: MutableMapping[str, str]) -> Settings:
-    """Check the settings; in local mode first start moto and put its address and keys in `environ`."""
+def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple[str, int] | None = None) -> Settings:
+    """Check the settings and the broker's port; pointed at AWS, check its key; in local mode first
+    start moto and put its address and keys in `environ`. Exits with status 2 and a message if not."""
     try:
+        if broker_address:
+            ports.ensure_free(*broker_address, "PORT")
         if on_cloud_foundry(environ) or aws_configured(environ):
-            return from_env(environ)
+            settings = from_env(environ)
+            check_aws_access(settings)
+            return settings
         return _start_local(environ)
     except SettingsError as error:
-        print(f"s3-broker: refusing to start: {error}", file=sys.stderr)
+        log.error("refusing to start: %s", error)
         raise SystemExit(2) from None
+
+
+def check_aws_access(settings: Settings) -> None:
+    """Ask AWS who the broker's credentials belong to, once: a wrong key stops the start, not a request."""
+    try:
+        identity = caller_identity(settings)
+    except ClientError as error:
+        raise SettingsError(
+            f"AWS refused the broker's credentials ({error_code(error)}): "
+            "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            + (" and AWS_ENDPOINT_URL" if settings.aws_endpoint_url else "")
+        ) from None
+    except BotoCoreError as error:
+        raise SettingsError(f"could not ask AWS STS who the broker's credentials belong to: {error}") from None
+    log.info(
+        "AWS account %s, broker identity %s",
+        identity.account_id,
+        identity.arn,
+        extra={"aws_account_id": identity.account_id, "aws_identity_arn": identity.arn},
+    )
 
 
 def _start_local(environ: MutableMapping[str, str]) -> Settings:
@@ -32,7 +64,10 @@ def _start_local(environ: MutableMapping[str, str]) -> Settings:
     environ.setdefault("AWS_REGION", LOCAL_REGION)
     # Check the naming settings before starting anything.
     checked = from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
-    port = int(environ.get("LOCAL_AWS_PORT", DEFAULT_LOCAL_AWS_PORT))
+    try:
+        port = int(environ.get("LOCAL_AWS_PORT", DEFAULT_LOCAL_AWS_PORT))
+    except ValueError:
+        raise SettingsError("LOCAL_AWS_PORT must be a port number") from None
     local.start_moto(port)
     endpoint = f"http://127.0.0.1:{port}"
     identity = local.create_broker_identity(endpoint, checked)
@@ -51,8 +86,9 @@ def _print_welcome(settings: Settings, port: str, *, show_password: bool) -> Non
     broker = f"http://{settings.broker_username}:{password}@127.0.0.1:{port}"
     print(
         f"""
-s3-broker: embedded local AWS (moto, IAM enforced) at {settings.aws_endpoint_url}
+s3-broker: embedded local AWS (moto, IAM enforced, everything in memory) at {settings.aws_endpoint_url}
 s3-broker: broker at http://127.0.0.1:{port}  user {settings.broker_username}  password {password}
+  export B={broker}
   curl -s -H 'X-Broker-API-Version: 2.17' {broker}/v2/catalog
   curl -s -X PUT -H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' \\
     {broker}/v2/service_instances/11111111-2222-3333-4444-555555555555 \\

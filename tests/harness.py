@@ -1,11 +1,11 @@
-"""What tests and benchmarks share: a moto server process with IAM enforcement, the broker on
+"""What tests and benchmarks share: the broker's local AWS (moto behind its gate for public reads
+and presigned URLs, as `make run` serves it) in a process with IAM enforcement, the broker on
 loopback, and an OSB client that speaks to it as the Cloud Controller does."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -49,7 +49,7 @@ def new_id() -> str:
 
 @dataclass
 class MotoProcess:
-    """moto_server on 127.0.0.1 in its own process (so it does not share the broker's GIL)."""
+    """The local AWS on 127.0.0.1 in its own process (so it does not share the broker's GIL)."""
 
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -59,10 +59,9 @@ class MotoProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoProcess:
-        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "inf"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            env=env,
+            [sys.executable, "-m", "broker.local_server", "--port", str(self.port)],
+            cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -3,50 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import requests
 
 from tests.harness import REPO, free_port, new_id
-
-PROCFILE_COMMAND = (REPO / "Procfile").read_text().split(":", 1)[1].strip()
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The machine's environment without any AWS account settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BROKER_", "VCAP_"))}
-    env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
-    return {**env, **extra}
-
-
-@contextmanager
-def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or workers still booting
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                time.sleep(0.1)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def osb(port: int, auth: tuple[str, str], method: str, path: str, **kwargs: Any) -> requests.Response:
-    headers = {"X-Broker-API-Version": "2.17"}
-    return requests.request(method, f"http://127.0.0.1:{port}{path}", auth=auth, headers=headers, timeout=30, **kwargs)
+from tests.processes import clean_env, osb, procfile_command, running
 
 
 def test_python_m_broker_serves_on_its_embedded_backend_and_prints_how_to_call_it() -> None:
@@ -86,8 +50,7 @@ def test_python_m_broker_serves_on_its_embedded_backend_and_prints_how_to_call_i
 def test_procfile_command_serves_metrics_behind_auth() -> None:
     port, aws_port = free_port(), free_port()
     env = clean_env(PORT=str(port), LOCAL_AWS_PORT=str(aws_port), BROKER_USERNAME="op", BROKER_PASSWORD="pw")
-    command = [sys.executable, "-m", *PROCFILE_COMMAND.replace('"', "").split()]
-    with running(command, env, port):
+    with running(procfile_command(), env, port):
         assert osb(port, ("op", "pw"), "GET", "/v2/catalog").status_code == 200
         assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 401
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", auth=("op", "pw"), timeout=10)

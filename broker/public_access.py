@@ -1,0 +1,68 @@
+"""Whether a bucket lets anyone read an object, judged as S3 judges an anonymous GET. Pure functions.
+
+Only what the local backend needs: the statements of a bucket policy whose Principal is everyone,
+without Conditions (the local backend cannot know a caller's address or TLS), and Block Public
+Access's RestrictPublicBuckets, which makes S3 ignore a public policy for anonymous callers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """An IAM pattern: `*` is any run of characters, `?` one character, the rest literal."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def _matches(patterns: Any, value: str, *, ignore_case: bool) -> bool:
+    if ignore_case:
+        value = value.lower()
+    for pattern in _as_list(patterns):
+        if isinstance(pattern, str):
+            text = pattern.lower() if ignore_case else pattern
+            if _wildcard(text).fullmatch(value):
+                return True
+    return False
+
+
+def is_everyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    return isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS"))
+
+
+def anyone_may(
+    policy: Mapping[str, Any] | None,
+    restrict_public_buckets: bool,
+    action: str,
+    resource_arn: str,
+) -> bool:
+    """True when the bucket policy lets everyone do `action` on `resource_arn` and nothing denies it."""
+    if restrict_public_buckets or not policy:
+        return False
+    allowed = False
+    for statement in _as_list(policy.get("Statement", [])):
+        if not isinstance(statement, Mapping) or not is_everyone(statement.get("Principal")):
+            continue
+        if "NotAction" in statement or "NotResource" in statement or "Condition" in statement:
+            continue  # not a plain public grant; AWS would evaluate it against the caller
+        if not _matches(statement.get("Action"), action, ignore_case=True):
+            continue
+        if not _matches(statement.get("Resource"), resource_arn, ignore_case=False):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def object_read_action(query: Mapping[str, Any]) -> str:
+    """The action S3 checks for a GET or HEAD of an object: a specific version needs its own."""
+    return "s3:GetObjectVersion" if "versionId" in query else "s3:GetObject"
