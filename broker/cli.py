@@ -31,10 +31,10 @@ def operator_settings(environ: Mapping[str, str]) -> Settings:
 
 def caller(settings: Settings) -> tuple[str, str]:
     """The account id and ARN of the configured AWS credentials."""
-    from broker.aws import make_clients
+    from broker.identity import caller_identity
 
-    identity = make_clients(settings).sts.get_caller_identity()
-    return str(identity["Account"]), str(identity["Arn"])
+    identity = caller_identity(settings)
+    return identity.account_id, identity.arn
 
 
 def print_policy(settings: Settings, which: str, account_id: str | None) -> None:
