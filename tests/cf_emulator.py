@@ -9,14 +9,21 @@ Only what the docs use is here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import yaml
 
 ORG = "0c6a3e59-1b8f-4bd4-9a07-1b0f8c2a6d11"
 SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
@@ -28,13 +35,21 @@ class CfError(Exception):
 
 
 class Broker:
-    def __init__(self) -> None:
-        self.url = os.environ["CF_BROKER_URL"].rstrip("/")
-        user, _, password = os.environ["CF_BROKER_AUTH"].partition(":")
+    def __init__(self, state: State) -> None:
+        registered = state.data.get("broker", {})
+        routed = state.data.get("apps", {}).get(registered.get("app"), {}).get("url")  # the route of a pushed broker
+        self.url = (routed or os.environ.get("CF_BROKER_URL", "")).rstrip("/")
+        user, _, password = registered.get("auth", os.environ.get("CF_BROKER_AUTH", "")).partition(":")
         self.session = requests.Session()
         self.session.auth = (user, password)
         self.session.headers["X-Broker-API-Version"] = "2.17"
-        self.catalog = self.request("GET", "/v2/catalog")["services"]
+        self._catalog: list[dict[str, Any]] | None = None
+
+    @property
+    def catalog(self) -> list[dict[str, Any]]:
+        if self._catalog is None:
+            self._catalog = self.request("GET", "/v2/catalog")["services"]
+        return self._catalog
 
     def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.session.request(method, self.url + path, timeout=120, **kwargs)
@@ -110,6 +125,7 @@ def run(arguments: list[str], broker: Broker, state: State) -> str:
     parser.add_argument("-f", action="store_true")
     parser.add_argument("--guid", action="store_true")
     parser.add_argument("--params", action="store_true")
+    parser.add_argument("--no-start", action="store_true")
     parser.add_argument("positional", nargs="*")
     options = parser.parse_args(rest)
     names = options.positional
@@ -196,13 +212,109 @@ def run(arguments: list[str], broker: Broker, state: State) -> str:
         return "OK"
     if command == "restage":
         return f"Restaging app {names[0]} in org docs / space docs as {USER}...\nOK"
+    if command in PLATFORM_COMMANDS:
+        return PLATFORM_COMMANDS[command](names, options, broker, state)
     raise CfError(f"'{command}' is not a cf command this stand-in knows.")
+
+
+# --- what an operator does: push the broker as Cloud Foundry would run it, and register it -------
+
+
+def set_env(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
+    app, name, value = names
+    state.data.setdefault("apps", {}).setdefault(app, {"env": {}})["env"][name] = value
+    return f"Setting env variable {name} for app {app} in org docs / space docs as {USER}...\nOK"
+
+
+def push(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
+    """Start the Procfile's command with the manifest's and cf set-env's variables, as a CF container would."""
+    manifest = yaml.safe_load(Path("manifest.yml").read_text())["applications"][0]
+    app = state.data.setdefault("apps", {}).setdefault(manifest["name"], {"env": {}})
+    stop(app)
+    if options.no_start:
+        return f"Pushing app {manifest['name']}...\nOK"
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BROKER_", "CF_"))},
+        **{k: str(v) for k, v in manifest.get("env", {}).items()},
+        **app["env"],
+        "AWS_ENDPOINT_URL": os.environ["CF_AWS_ENDPOINT_URL"],  # the platform's AWS: the tests' local one
+        "VCAP_APPLICATION": json.dumps({"application_name": manifest["name"]}),
+        "PORT": str(port),
+    }
+    command = Path("Procfile").read_text().split(":", 1)[1].strip().replace('"', "").split()
+    process = subprocess.Popen(
+        [sys.executable, "-m", *command[:-1], "--bind", f"127.0.0.1:{port}", command[-1]],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ["CF_APP_LOG"], "a"),  # noqa: SIM115 - the app outlives this command
+        start_new_session=True,
+    )
+    app.update(pid=process.pid, url=f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CfError(
+                f"App {manifest['name']} crashed at start (see its logs: cf logs {manifest['name']} --recent)"
+            )
+        try:
+            if requests.get(f"{app['url']}/health", timeout=2).status_code == 200:
+                return f"Pushing app {manifest['name']}...\nroutes: {app['url']}\nOK"
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise CfError("Start app timeout")
+
+
+def stop(app: dict[str, Any]) -> None:
+    if app.get("pid"):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(app["pid"], signal.SIGTERM)
+        app["pid"] = None
+
+
+def restart(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
+    options.no_start = False
+    return push(names, options, broker, state).replace("Pushing", "Starting")
+
+
+def create_service_broker(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
+    """The Cloud Controller fetches the catalog with the credentials it was given."""
+    _name, user, password, url = names
+    # The platform's router: https://APP.DOMAIN reaches the app of that name.
+    app = urlsplit(url).hostname.split(".")[0]  # type: ignore[union-attr]
+    routed = state.data.get("apps", {}).get(app, {}).get("url")
+    if not routed:
+        raise CfError(f"The service broker could not be reached: {url}")
+    state.data["broker"] = {"app": app, "auth": f"{user}:{password}"}
+    services = Broker(state).catalog
+    return f"Creating service broker {names[0]} as {USER}...\n{len(services)} service(s) offered\nOK"
+
+
+def enable_service_access(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
+    service = broker.service(names[0])
+    return f"Enabling access to all plans of service offering {service['name']} for all orgs as {USER}...\nOK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+PLATFORM_COMMANDS = {
+    "set-env": set_env,
+    "push": push,
+    "restart": restart,
+    "start": restart,
+    "create-service-broker": create_service_broker,
+    "enable-service-access": enable_service_access,
+}
 
 
 def main() -> int:
     state = State(Path(os.environ["CF_STATE"]))
     try:
-        print(run(sys.argv[1:], Broker(), state))
+        print(run(sys.argv[1:], Broker(state), state))
     except CfError as error:
         print(f"{error}\nFAILED")
         return 1

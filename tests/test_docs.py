@@ -4,9 +4,11 @@ with the credentials the broker hands out, and the Python example run as an app 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,3 +86,52 @@ def test_every_command_of_the_users_guide_runs_as_written(shell: dict[str, str],
     written = {"dump.sql", "cat.png", "note.txt", "draft.txt", "legacy-assets-policy.json"}
     assert written <= {path.name for path in tmp_path.iterdir()}
     assert not written & {path.name for path in REPO.iterdir()}
+
+
+OPERATORS = REPO / "docs" / "operators.md"
+
+
+def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path: Path) -> None:
+    """On an AWS account with nothing but an administrator, the guide's commands in order: the
+    boundary and broker user made from the printed documents, the broker pushed (the Procfile's
+    command, as Cloud Foundry runs it) with them, registered, used, and its key rotated."""
+    from broker import local
+    from tests.harness import MotoProcess, make_user
+
+    aws = MotoProcess().start()
+    try:
+        admin = make_user(
+            aws.endpoint,
+            "administrator",
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        )
+        local.set_enforcement(aws.endpoint, enforce=True)
+        env = clean_env(
+            PATH=f"{REPO / 'tests' / 'cf'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+            PYTHONPATH=str(REPO),
+            CF_PYTHON=sys.executable,
+            CF_STATE=str(tmp_path / "cf-state.json"),
+            CF_APP_LOG=str(tmp_path / "app.log"),
+            CF_AWS_ENDPOINT_URL=aws.endpoint,
+            AWS_ACCESS_KEY_ID=admin.access_key_id,
+            AWS_SECRET_ACCESS_KEY=admin.secret_access_key,
+            AWS_ENDPOINT_URL=aws.endpoint,
+            AWS_DEFAULT_REGION="eu-west-2",  # an administrator's shell has a region configured
+        )
+        script = "\n".join(code for _heading, blocks in sections(OPERATORS) for lang, code in blocks if lang == "sh")
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+        )
+        log = (tmp_path / "app.log").read_text() if (tmp_path / "app.log").exists() else ""
+        assert result.returncode == 0, f"--- out\n{result.stdout}\n--- err\n{result.stderr}\n--- app\n{log[-3000:]}"
+        assert result.stdout.count("Starting app s3-broker") == 2  # deployed, then restarted with the new key
+        assert "arn:aws:iam::123456789012:policy/s3-broker-binding-boundary" in result.stdout
+        assert "account 123456789012" in log or '"account' in log  # the start-up check logged the account
+    finally:
+        state = tmp_path / "cf-state.json"
+        if state.exists():
+            for app in json.loads(state.read_text()).get("apps", {}).values():
+                if app.get("pid"):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(app["pid"], signal.SIGTERM)
+        aws.stop()
