@@ -7,17 +7,18 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from botocore.exceptions import BotoCoreError
 from flask import Flask, Response, g, jsonify, request
 from openbrokerapi.api import get_blueprint
 from openbrokerapi.auth import NoneBrokerAuthenticator
 from werkzeug.exceptions import HTTPException
 
-from broker import envelope
+from broker import deadlines, envelope
 from broker.aws import MAX_POOL_CONNECTIONS, make_clients
 from broker.bindings import Bindings
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
-from broker.errors import BrokerError
+from broker.errors import BrokerError, from_aws
 from broker.instances import Instances
 from broker.metrics import Metrics
 from broker.osb import S3ServiceBroker
@@ -62,6 +63,11 @@ def http_error_response(error: HTTPException) -> tuple[Response, int]:
     return jsonify({"error": error.name.replace(" ", ""), "description": error.description}), status
 
 
+def aws_unreachable_response(error: BotoCoreError) -> tuple[Response, int]:
+    """AWS could not be reached (timeouts, connection errors) in a call no narrower handler covers."""
+    return error_response(from_aws(error, f"answer {request.method} {request.path}"))
+
+
 def unexpected_error_response(error: Exception) -> tuple[Response, int]:
     log.exception("%s %s failed unexpectedly", request.method, request.path)
     return jsonify({"error": "InternalError", "description": "The broker failed unexpectedly; see its logs."}), 500
@@ -85,14 +91,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = Metrics()
 
     app = Flask("broker")
+    # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
+    app.extensions["s3_broker.aws"] = clients
+    app.extensions["s3_broker.probe"] = probe
     # Auth is checked by the app itself, first and in constant time (see before_osb_request).
     blueprint = get_blueprint(
         service_broker, None, logging.getLogger("openbrokerapi"), authenticator=NoneBrokerAuthenticator()
     )
     blueprint.register_error_handler(BrokerError, error_response)
+    blueprint.register_error_handler(BotoCoreError, aws_unreachable_response)
     app.register_blueprint(blueprint)
     app.register_error_handler(BrokerError, error_response)
     app.register_error_handler(HTTPException, http_error_response)
+    app.register_error_handler(BotoCoreError, aws_unreachable_response)
     app.register_error_handler(Exception, unexpected_error_response)
 
     @app.before_request
@@ -100,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         g.started = time.perf_counter()
         if request.path == "/health":
             return
+        g.deadline = deadlines.start(settings.request_deadline)
         envelope.check_auth(request, settings)
         if request.blueprint == OSB_BLUEPRINT:
             envelope.check_version(request)
@@ -116,6 +128,13 @@ def create_app(settings: Settings | None = None) -> Flask:
             metrics.observe(endpoint, response.status_code, seconds)
             log.info("%s %s -> %d in %.0f ms", request.method, request.path, response.status_code, seconds * 1000)
         return response
+
+    @app.teardown_request
+    def end_deadline(_: BaseException | None) -> None:
+        # Threads serve one request after another: the next one must not inherit this deadline.
+        token = g.pop("deadline", None)
+        if token is not None:
+            deadlines.reset(token)
 
     @app.get("/health")
     def health() -> Response:

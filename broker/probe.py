@@ -15,6 +15,10 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from broker import deadlines
+
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 6.0
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
 
 
@@ -22,7 +26,7 @@ class KeyProbe:
     def __init__(self, region: str, endpoint_url: str | None, pool_size: int) -> None:
         self.region = region
         self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
-        self.http = urllib3.PoolManager(maxsize=pool_size, timeout=urllib3.Timeout(connect=5, read=30), retries=False)
+        self.http = urllib3.PoolManager(maxsize=pool_size, retries=False)
 
     def url(self, bucket: str, prefix: str) -> str:
         query = urlencode({"list-type": "2", "max-keys": "1", "prefix": prefix}, quote_via=quote)
@@ -33,11 +37,14 @@ class KeyProbe:
     def refusal(self, access_key_id: str, secret_access_key: str, bucket: str, prefix: str) -> str | None:
         """None if AWS served the request with this key; otherwise the error code it answered.
 
-        Raises urllib3's HTTPError when AWS could not be reached.
+        Raises urllib3's HTTPError when AWS could not be reached, DeadlineExceeded when the
+        request's time is up.
         """
+        left = deadlines.check("waiting for AWS to accept the new access key") or READ_TIMEOUT
+        timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=min(READ_TIMEOUT, left))
         request = AWSRequest(method="GET", url=self.url(bucket, prefix))
         S3SigV4Auth(Credentials(access_key_id, secret_access_key), "s3", self.region).add_auth(request)
-        response = self.http.request("GET", request.url, headers=dict(request.headers.items()))
+        response = self.http.request("GET", request.url, headers=dict(request.headers.items()), timeout=timeout)
         if response.status == 200:
             return None
         match = ERROR_CODE.search(response.data)

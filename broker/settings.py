@@ -33,6 +33,7 @@ class Settings:
     iam_permissions_boundary_arn: str | None = None
     allowed_source_cidrs: tuple[str, ...] = ()
     key_propagation_timeout: float = 30.0
+    request_deadline: float = 30.0
     deploy_env: str = ""
     catalog_path: Path = DEFAULT_CATALOG
     log_level: str = "INFO"
@@ -107,6 +108,16 @@ def aws_configured(environ: Mapping[str, str]) -> bool:
     return any(environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_ENDPOINT_URL"))
 
 
+def seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        value = float(environ.get(name, default))
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds") from None
+    if not 0 < value <= 50:  # the Cloud Controller gives up after 60 s; cleanup needs some too
+        raise SettingsError(f"{name} must be more than 0 and at most 50 seconds")
+    return value
+
+
 def from_env(environ: Mapping[str, str]) -> Settings:
     """Build settings from the environment of a broker pointed at AWS (or any S3/IAM endpoint)."""
     if on_cloud_foundry(environ):
@@ -140,6 +151,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         iam_permissions_boundary_arn=environ.get("IAM_PERMISSIONS_BOUNDARY_ARN") or None,
         allowed_source_cidrs=parse_cidrs(environ.get("ALLOWED_SOURCE_CIDRS", "")),
         key_propagation_timeout=timeout,
+        request_deadline=seconds(environ, "REQUEST_DEADLINE", 30.0),
         deploy_env=environ.get("DEPLOY_ENV", ""),
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
