@@ -7,7 +7,7 @@ from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from broker import policies, records
+from broker import policies, records, rollback
 from broker.aws import run_concurrently
 from broker.buckets import Buckets
 from broker.catalog import Catalog
@@ -55,7 +55,7 @@ class Bindings:
                 denial_expected=bool(source_cidrs),
             )
         except BaseException:
-            self.users.delete(user_name)
+            rollback.undo(f"delete IAM user {user_name}", lambda: self.users.delete(user_name))
             raise
         log.info(
             "bound %s to instance %s as IAM user %s (key accepted after %d probes)",
