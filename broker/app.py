@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from broker import deadlines, envelope
 from broker.aws import MAX_POOL_CONNECTIONS, make_clients
 from broker.bindings import Bindings
+from broker.bodies import BodyLimits
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
 from broker.errors import BrokerError, from_aws
@@ -57,10 +58,12 @@ def error_response(error: BrokerError) -> tuple[Response, int]:
     return jsonify(error.body()), error.status, headers  # type: ignore[return-value]
 
 
-def http_error_response(error: HTTPException) -> tuple[Response, int]:
+def http_error_response(error: HTTPException) -> tuple[Response, int, list[tuple[str, str]]]:
     """Flask's own errors (unknown route, wrong method) as OSB error bodies, not HTML pages."""
     status = error.code or 500
-    return jsonify({"error": error.name.replace(" ", ""), "description": error.description}), status
+    # Keep what the error says in headers, such as the Allow header of a 405.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return jsonify({"error": error.name.replace(" ", ""), "description": error.description}), status, headers
 
 
 def aws_unreachable_response(error: BotoCoreError) -> tuple[Response, int]:
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = Metrics()
 
     app = Flask("broker")
+    app.wsgi_app = BodyLimits(app.wsgi_app)  # type: ignore[method-assign]
     # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
     app.extensions["s3_broker.aws"] = clients
     app.extensions["s3_broker.probe"] = probe
