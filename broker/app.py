@@ -13,10 +13,11 @@ from openbrokerapi.api import get_blueprint
 from openbrokerapi.auth import NoneBrokerAuthenticator
 from werkzeug.exceptions import HTTPException
 
-from broker import envelope
+from broker import deadlines, envelope
 from broker.audit import REQUEST_IDENTITY, audit_record
 from broker.aws import MAX_POOL_CONNECTIONS, make_clients, own_account_id
 from broker.bindings import Bindings
+from broker.bodies import BodyLimits
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
 from broker.errors import BrokerError, from_aws
@@ -49,10 +50,12 @@ def aws_error_response(error: Exception) -> tuple[Response, int]:
     return error_response(from_aws(error, f"answer {request.method} {request.path}"))
 
 
-def http_error_response(error: HTTPException) -> tuple[Response, int]:
+def http_error_response(error: HTTPException) -> tuple[Response, int, list[tuple[str, str]]]:
     """Flask's own errors (unknown route, wrong method) as OSB error bodies, not HTML pages."""
     status = error.code or 500
-    return jsonify({"error": error.name.replace(" ", ""), "description": error.description}), status
+    # Keep what the error says in headers, such as the Allow header of a 405.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return jsonify({"error": error.name.replace(" ", ""), "description": error.description}), status, headers
 
 
 def unexpected_error_response(error: Exception) -> tuple[Response, int]:
@@ -83,7 +86,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = metrics_from_environment()
 
     app = Flask("broker")
-    app.extensions["s3_broker_aws"] = clients  # where AWS faults are injected in tests
+    app.wsgi_app = BodyLimits(app.wsgi_app)  # type: ignore[method-assign]
+    # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
+    app.extensions["s3_broker.aws"] = clients
+    app.extensions["s3_broker.probe"] = probe
     # Auth is checked by the app itself, first and in constant time (see before_osb_request).
     blueprint = get_blueprint(
         service_broker, None, logging.getLogger("openbrokerapi"), authenticator=NoneBrokerAuthenticator()
@@ -94,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(blueprint)
     app.register_error_handler(BrokerError, error_response)
     app.register_error_handler(HTTPException, http_error_response)
+    app.register_error_handler(BotoCoreError, aws_error_response)
     app.register_error_handler(Exception, unexpected_error_response)
 
     @app.before_request
@@ -101,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         g.started = time.perf_counter()
         if request.path == "/health":
             return
+        g.deadline = deadlines.start(settings.request_deadline)
         envelope.check_auth(request, settings)
         if request.blueprint == OSB_BLUEPRINT:
             envelope.check_version(request)
@@ -126,6 +134,13 @@ def create_app(settings: Settings | None = None) -> Flask:
             )
             audit_log.info("%s %s -> %d (%s)", request.method, request.path, record["status"], endpoint, extra=record)
         return response
+
+    @app.teardown_request
+    def end_deadline(_: BaseException | None) -> None:
+        # Threads serve one request after another: the next one must not inherit this deadline.
+        token = g.pop("deadline", None)
+        if token is not None:
+            deadlines.reset(token)
 
     @app.get("/health")
     def health() -> Response:

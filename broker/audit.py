@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from broker import limits
+
 REQUEST_IDENTITY = "X-Broker-API-Request-Identity"
 ORIGINATING_IDENTITY = "X-Broker-API-Originating-Identity"
 
@@ -27,7 +29,9 @@ def originating_identity(header: str | None) -> dict[str, Any] | None:
     platform, _, value = header.strip().partition(" ")
     try:
         user = json.loads(base64.b64decode(value.strip(), validate=True))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
+        return {"platform": platform, "user": None, "malformed": True}
+    if limits.too_deep(user):  # a hostile header must not make the log line itself fail
         return {"platform": platform, "user": None, "malformed": True}
     return {"platform": platform, "user": user}
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from broker import deadlines
 from broker.errors import aws_errors
 from broker.settings import Settings
 
 # Enough connections for every thread that may share a client: request threads and the pool.
 MAX_POOL_CONNECTIONS = 64
+# Per attempt: AWS answers these calls in well under a second, so a few seconds means it hangs.
+# The request's deadline (REQUEST_DEADLINE) bounds all attempts together.
+CONNECT_TIMEOUT = 3
+READ_TIMEOUT = 6
 
 
 def client_config(settings: Settings) -> Config:
@@ -22,8 +28,8 @@ def client_config(settings: Settings) -> Config:
     return Config(
         region_name=settings.aws_region,
         retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=5,
-        read_timeout=60,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
         max_pool_connections=MAX_POOL_CONNECTIONS,
         s3=s3_options,
     )
@@ -45,9 +51,9 @@ def make_clients(settings: Settings) -> AwsClients:
     config = client_config(settings)
     endpoint = settings.aws_endpoint_url
     return AwsClients(
-        s3=session.client("s3", endpoint_url=endpoint, config=config),
-        iam=session.client("iam", endpoint_url=endpoint, config=config),
-        sts=session.client("sts", endpoint_url=endpoint, config=config),
+        s3=deadlines.guard(session.client("s3", endpoint_url=endpoint, config=config)),
+        iam=deadlines.guard(session.client("iam", endpoint_url=endpoint, config=config)),
+        sts=deadlines.guard(session.client("sts", endpoint_url=endpoint, config=config)),
     )
 
 
@@ -58,11 +64,14 @@ def own_account_id(sts: Any) -> str:
 
 
 def run_concurrently(pool: Executor, calls: list[Callable[[], Any]]) -> None:
-    """Run independent AWS calls at once; wait for all of them, then raise the first failure."""
+    """Run independent AWS calls at once; wait for all of them, then raise the first failure.
+
+    Each call runs in a copy of the caller's context, so it keeps the request's deadline.
+    """
     if len(calls) == 1:
         calls[0]()
         return
-    futures: list[Future[Any]] = [pool.submit(call) for call in calls]
+    futures: list[Future[Any]] = [pool.submit(copy_context().run, call) for call in calls]
     errors = [future.exception() for future in futures]
     for error in errors:
         if error is not None:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import policies, records
+from broker import policies, records, rollback
 from broker.aws import run_concurrently
 from broker.buckets import Buckets
 from broker.catalog import Catalog
@@ -230,13 +230,14 @@ class Bindings:
 
         A failure here is logged, never raised: the client gets the error that caused the rollback.
         """
-        try:
+
+        def undo() -> None:
             for key in made:
                 self.users.delete_key(user_name, key.access_key_id)
             if created_user and not self.users.delete_if_unused(user_name):
                 log.warning("kept IAM user %s after a failed bind: a concurrent bind's key uses it", user_name)
-        except (BrokerError, Exception):
-            log.exception("could not roll back IAM user %s after a failed bind", user_name)
+
+        rollback.undo(f"roll back IAM user {user_name} after a failed bind", undo)
 
     def _read_instances(
         self, instance_id: str, config: BindingConfig, context_org: str | None

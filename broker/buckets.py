@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from broker import policies
+from broker import policies, rollback
 from broker.aws import run_concurrently
 from broker.errors import BrokerError, Unprocessable, aws_errors, error_code
 from broker.parameters import InstanceConfig
@@ -123,10 +123,7 @@ class Buckets:
             self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": instance_tags(record)})
 
     def _remove_after_failure(self, bucket: str) -> None:
-        try:
-            self.s3.delete_bucket(Bucket=bucket)
-        except ClientError as error:
-            log.error("could not remove bucket %s after a failed provision: %s", bucket, error_code(error))
+        rollback.undo(f"remove bucket {bucket}", lambda: self.s3.delete_bucket(Bucket=bucket))
 
     # --- emptying and deleting -----------------------------------------------------------------
 

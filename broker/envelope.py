@@ -16,8 +16,9 @@ from typing import Any
 
 from flask import Request
 
+from broker import limits
 from broker.catalog import Catalog
-from broker.errors import BadRequest, PreconditionFailed, Unauthorized
+from broker.errors import BadRequest, InvalidParameters, PreconditionFailed, Unauthorized
 from broker.settings import IAM_USER_NAME_MAX, S3_BUCKET_NAME_MAX, Settings
 
 SUPPORTED_MAJOR = 2
@@ -58,23 +59,52 @@ def check_originating_identity(request: Request) -> None:
         return
     try:
         _platform, value = header.split(None, 1)
-        json.loads(base64.b64decode(value, validate=True))
+        _load_json(base64.b64decode(value, validate=True))
     except (ValueError, binascii.Error):
         raise BadRequest(
-            "The X-Broker-API-Originating-Identity header must be a platform name and base64-encoded JSON."
+            "The X-Broker-API-Originating-Identity header must be a platform name and base64-encoded JSON "
+            f"nested at most {limits.MAX_JSON_DEPTH} levels."
         ) from None
+
+
+def _load_json(text: str | bytes) -> Any:
+    """json.loads, with JSON nested too deeply to walk safely refused as a ValueError."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if limits.too_deep(value):
+        raise ValueError(f"nested more than {limits.MAX_JSON_DEPTH} levels deep")
+    return value
 
 
 def _json_body(request: Request) -> dict[str, Any]:
     if not request.mimetype or request.mimetype != "application/json":
         raise BadRequest("The request body must be JSON, sent with Content-Type: application/json.")
     try:
-        body = json.loads(request.get_data(as_text=True) or "")
+        body = _load_json(request.get_data(as_text=True) or "")
     except ValueError as error:
         raise BadRequest(f"The request body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
+
+
+def _objects(body: dict[str, Any], *names: str) -> None:
+    """Fields the OSB spec makes JSON objects must be objects (or absent), not lists or strings."""
+    for name in names:
+        if body.get(name) is not None and not isinstance(body[name], dict):
+            raise BadRequest(f"{name} must be a JSON object.")
+
+
+def _cors_size(body: dict[str, Any]) -> None:
+    parameters = body.get("parameters")
+    rules = parameters.get("cors_rules") if isinstance(parameters, dict) else None
+    if limits.cors_xml_bytes(rules) > limits.MAX_CORS_XML_BYTES:
+        raise InvalidParameters(
+            f"parameter 'cors_rules' is too large: S3 accepts at most {limits.MAX_CORS_XML_BYTES // 1024} KB "
+            "of CORS configuration. Use fewer rules or origins (a '*' wildcard may do)."
+        )
 
 
 def _nonempty_string(source: dict[str, Any], name: str, where: str = "request body") -> str:
@@ -126,7 +156,7 @@ def _check_binding_context(body: dict[str, Any]) -> None:
 
 # What an id may hold, since it becomes part of a name: (pattern, the characters in words, what it names).
 BUCKET_NAME_PART = (r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", "a-z, 0-9 and '-' (a lower-case GUID)", "the bucket")
-USER_NAME_PART = (r"[\w+=,.@-]+", "letters, digits and + = , . @ _ - (a GUID)", "the IAM user")
+USER_NAME_PART = (r"[A-Za-z0-9_+=,.@-]+", "letters, digits and + = , . @ _ - (a GUID)", "the IAM user")
 
 
 def _check_name_part(label: str, value: str, room: int, rule: tuple[str, str, str]) -> None:
@@ -141,6 +171,12 @@ def check_ids(settings: Settings, instance_id: str | None, binding_id: str | Non
     """Instance and binding ids become bucket and user names, so they must fit those names' rules."""
     if instance_id is not None:
         _check_name_part("instance_id", instance_id, S3_BUCKET_NAME_MAX - len(settings.bucket_prefix), BUCKET_NAME_PART)
+        reserved = limits.reserved_bucket_name(settings.bucket_name(instance_id))
+        if reserved:
+            raise BadRequest(
+                f"instance_id {instance_id!r} would make bucket {settings.bucket_name(instance_id)!r}, "
+                f"which uses {reserved!r}, reserved by S3."
+            )
     if binding_id is not None:
         _check_name_part("binding_id", binding_id, IAM_USER_NAME_MAX - len(settings.iam_user_prefix), USER_NAME_PART)
 
@@ -153,17 +189,22 @@ def check_osb_request(request: Request, settings: Settings, catalog: Catalog) ->
     check_ids(settings, view_args.get("instance_id"), view_args.get("binding_id"))
     if endpoint == "provision":
         body = _json_body(request)
+        _objects(body, "context", "parameters")
+        _cors_size(body)
         service_id = _nonempty_string(body, "service_id")
         _check_service_and_plan(catalog, service_id, _nonempty_string(body, "plan_id"))
         _check_org_and_space(body)
     elif endpoint == "update":
         body = _json_body(request)
+        _objects(body, "context", "parameters", "previous_values")
+        _cors_size(body)
         plan_id = body.get("plan_id")
         if plan_id is not None:
             plan_id = _nonempty_string(body, "plan_id")
         _check_service_and_plan(catalog, _nonempty_string(body, "service_id"), plan_id)
     elif endpoint == "bind":
         body = _json_body(request)
+        _objects(body, "context", "parameters", "bind_resource")
         service_id = _nonempty_string(body, "service_id")
         _check_service_and_plan(catalog, service_id, _nonempty_string(body, "plan_id"))
         _check_binding_context(body)

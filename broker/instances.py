@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from broker import rollback
 from broker.buckets import Buckets
 from broker.catalog import Catalog
 from broker.errors import BadRequest, ConcurrencyError, Conflict, Gone, NotFound
@@ -130,10 +131,7 @@ class Instances:
 
     def _restore(self, bucket: str, previous: InstanceRecord, attempted: InstanceConfig) -> None:
         """After a failed update, put back what the update may have changed (best effort)."""
-        try:
-            self.buckets.configure(bucket, attempted, previous.config)
-        except Exception:
-            log.exception("could not restore bucket %s after a failed update", bucket)
+        rollback.undo(f"restore bucket {bucket}", lambda: self.buckets.configure(bucket, attempted, previous.config))
 
     def deprovision(self, instance_id: str) -> None:
         """Delete the bucket, then any binding user still left on the instance.

@@ -19,8 +19,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.utils import get_environ_proxies
 
+from broker import deadlines
 from broker.settings import dns_suffix, partition_of
 
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 6.0
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
 
 
@@ -29,7 +32,7 @@ class KeyProbe:
         self.region = region
         self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
         self.pool_size = pool_size
-        self.timeout = urllib3.Timeout(connect=5, read=30)
+        self.timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
         self.http = urllib3.PoolManager(maxsize=pool_size, timeout=self.timeout, retries=False)
         self._proxied: dict[str, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
@@ -55,11 +58,16 @@ class KeyProbe:
     def refusal(self, access_key_id: str, secret_access_key: str, bucket: str, prefix: str) -> str | None:
         """None if AWS served the request with this key; otherwise the error code it answered.
 
-        Raises urllib3's HTTPError when AWS could not be reached.
+        Raises urllib3's HTTPError when AWS could not be reached, DeadlineExceeded when the
+        request's time is up.
         """
+        left = deadlines.check("waiting for AWS to accept the new access key") or READ_TIMEOUT
+        timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=min(READ_TIMEOUT, left))
         request = AWSRequest(method="GET", url=self.url(bucket, prefix))
         S3SigV4Auth(Credentials(access_key_id, secret_access_key), "s3", self.region).add_auth(request)
-        response = self.pool_for(request.url).request("GET", request.url, headers=dict(request.headers.items()))
+        response = self.pool_for(request.url).request(
+            "GET", request.url, headers=dict(request.headers.items()), timeout=timeout
+        )
         if response.status == 200:
             return None
         match = ERROR_CODE.search(response.data)

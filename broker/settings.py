@@ -34,6 +34,7 @@ class Settings:
     allowed_source_cidrs: tuple[str, ...] = ()
     allowed_kms_key_arns: tuple[str, ...] = ()
     key_propagation_timeout: float = 30.0
+    request_deadline: float = 30.0
     deploy_env: str = ""
     catalog_path: Path = DEFAULT_CATALOG
     log_level: str = "INFO"
@@ -164,6 +165,16 @@ def aws_configured(environ: Mapping[str, str]) -> bool:
     return any(environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_ENDPOINT_URL"))
 
 
+def seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        value = float(environ.get(name, default))
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds") from None
+    if not 0 < value <= 50:  # the Cloud Controller gives up after 60 s; cleanup needs some too
+        raise SettingsError(f"{name} must be more than 0 and at most 50 seconds")
+    return value
+
+
 def from_env(environ: Mapping[str, str]) -> Settings:
     """Build settings from the environment of a broker pointed at AWS (or any S3/IAM endpoint)."""
     if on_cloud_foundry(environ):
@@ -206,6 +217,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         allowed_source_cidrs=parse_cidrs(environ.get("ALLOWED_SOURCE_CIDRS", "")),
         allowed_kms_key_arns=parse_kms_key_arns(environ.get("ALLOWED_KMS_KEY_ARNS", ""), partition_of(region)),
         key_propagation_timeout=timeout,
+        request_deadline=seconds(environ, "REQUEST_DEADLINE", 30.0),
         deploy_env=environ.get("DEPLOY_ENV", ""),
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),

@@ -20,7 +20,7 @@ SERVICES = ("s3", "iam")
 
 
 def clients(server: BrokerServer) -> list[Any]:
-    aws = server.app.extensions["s3_broker_aws"]
+    aws = server.app.extensions["s3_broker.aws"]
     return [getattr(aws, service) for service in SERVICES]
 
 

@@ -80,7 +80,7 @@ def test_every_binding_user_is_created_with_the_boundary(backend: Backend, iam: 
     # moto keeps no boundaries on users: the request the broker sends is observed instead.
     with BrokerServer(backend.settings()) as server:
         sent: list[dict[str, Any]] = []
-        clients = server.app.extensions["s3_broker_aws"]
+        clients = server.app.extensions["s3_broker.aws"]
         clients.iam.meta.events.register(
             "provide-client-params.iam.CreateUser", lambda params, **_: sent.append(params)
         )
