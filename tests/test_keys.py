@@ -333,3 +333,47 @@ def test_vpc_endpoint_setting_is_parsed_and_checked() -> None:
     assert settings.allowed_vpc_endpoint_ids == ("vpce-1a2b3c4d", "vpce-0a1b2c3d4e5f60718")
     with pytest.raises(SettingsError, match="ALLOWED_VPC_ENDPOINT_IDS"):
         from_env({**credentials, "ALLOWED_VPC_ENDPOINT_IDS": "vpc-1a2b3c4d"})
+
+
+# What the features cost
+
+
+def test_the_largest_options_round_trip_through_the_users_tags() -> None:
+    from broker.binding_records import binding_tags, config_from_tags
+    from broker.expiry import Expiry
+    from broker.parameters import BindingConfig
+
+    largest = BindingConfig(
+        permissions="write-only",
+        allow_external_access=True,
+        path_prefix="p/" * 256,
+        additional_instances=tuple(f"{n:08d}-0000-4000-8000-000000000000" for n in range(10)),
+        external_buckets=tuple(f"{n}{'b' * 62}" for n in range(10)),
+        expires_in_days=3650,
+    )
+    tags = binding_tags(largest, Expiry.after(datetime.now(UTC), 3650))
+    assert len(tags) <= 10 and all(len(value) <= 256 for value in tags.values())  # IAM: 50 tags of 256
+    assert config_from_tags(tags) == largest
+    assert config_from_tags({}) is None
+    assert config_from_tags({"s3-broker:config-0": "not base64!"}) is None
+
+
+def test_all_key_options_at_once_still_fit_three_buckets_with_a_prefix() -> None:
+    # The figures the README gives: expiry, VPC endpoints, KMS and CIDRs together, read-write with a prefix.
+    expires_at = datetime(2030, 1, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    kms = ["arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+
+    def document(count: int) -> dict[str, Any]:
+        return policies.user_policy(
+            [f"cf-s3-{n:08d}-0000-4000-8000-000000000000" for n in range(count)],
+            read_only=False,
+            path_prefix="images/",
+            kms_key_arns=kms,
+            s3_service="s3.eu-west-2.amazonaws.com",
+            allowed_source_cidrs=["10.0.0.0/8", "192.0.2.0/24"],
+            allowed_vpc_endpoints=VPCES,
+            expires_at=expires_at,
+        )
+
+    assert policies.fits_user_policy_limit(document(3))
+    assert not policies.fits_user_policy_limit(document(4))
