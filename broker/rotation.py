@@ -77,7 +77,8 @@ def predecessor_config(
             f"Binding {predecessor_id} was made by an earlier version of this broker, which did not record "
             "its options, so it cannot be rotated. Create a new binding with the parameters you want instead."
         )
-    if parameters is not None and binding_config(plan, parameters) != recorded:
+    # No parameters (or an empty object) means "as before"; any others must say exactly that.
+    if parameters not in (None, {}) and binding_config(plan, parameters) != recorded:
         raise InvalidParameters(
             f"A rotation keeps the options of binding {predecessor_id}: leave parameters out "
             "(or send exactly that binding's parameters)."

@@ -80,6 +80,9 @@ def test_rotation_accepts_the_predecessors_own_parameters_and_refuses_others(osb
     assert osb.bind(instance, old_id, {"permissions": "read-only"}).status_code == 201
     same = osb.bind(instance, new_id(), {"permissions": "read-only"}, predecessor_binding_id=old_id)
     assert same.status_code == 201, same.text
+    empty = osb.bind(instance, new_id(), {}, predecessor_binding_id=old_id)
+    assert empty.status_code == 201, empty.text
+    assert empty.json()["credentials"]["permissions"] == "read-only"
     other = osb.bind(instance, new_id(), {"permissions": "read-write"}, predecessor_binding_id=old_id)
     assert other.status_code == 400
     assert other.json()["error"] == "InvalidParameters"
