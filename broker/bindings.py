@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import policies, records, rollback
+from broker import policies, records, rollback, rotation
 from broker.aws import run_concurrently
+from broker.binding_records import binding_tags, expiry_from_tags
 from broker.buckets import Buckets
 from broker.catalog import Catalog
 from broker.credentials import binding_credentials
 from broker.errors import BrokerError, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
+from broker.expiry import Expiry
 from broker.parameters import BindingConfig, binding_config, fingerprint
 from broker.records import StoredInstance
 from broker.settings import Settings
@@ -34,6 +36,8 @@ MAX_KEYS_PER_USER = 2
 class BindResult:
     created: bool
     credentials: dict[str, Any]
+    # OSB binding metadata (expires_at, renew_before); None for a key that does not expire.
+    metadata: dict[str, str] | None = None
 
 
 def stale_keys(keys: list[KeyInfo], now: datetime, in_flight_seconds: float) -> list[KeyInfo]:
@@ -63,22 +67,49 @@ class Bindings:
         self.key_in_flight_seconds = key_in_flight_seconds
 
     def bind(
-        self, instance_id: str, binding_id: str, plan_id: str, parameters: Any, context_org: str | None = None
+        self,
+        instance_id: str,
+        binding_id: str,
+        plan_id: str,
+        parameters: Any,
+        context_org: str | None = None,
+        predecessor_binding_id: str | None = None,
     ) -> BindResult:
-        """Make (or, for the same request again, renew) the binding's user and a key that works."""
-        config = binding_config(self.catalog.plan(plan_id), parameters)
+        """Make (or, for the same request again, renew) the binding's user and a key that works.
+
+        With `predecessor_binding_id` (OSB 2.17 rotation) the options are the predecessor's.
+        """
+        plan = self.catalog.plan(plan_id)
+        config = binding_config(plan, parameters)
+        if predecessor_binding_id is not None:
+            config = rotation.predecessor_config(
+                self.users,
+                self.settings.user_name(predecessor_binding_id),
+                instance_id=instance_id,
+                binding_id=binding_id,
+                plan=plan,
+                predecessor_id=predecessor_binding_id,
+                parameters=parameters,
+            )
         self._check_external_buckets(config)
         instance, others = self._read_instances(instance_id, config, context_org)
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
-        source_cidrs = () if config.allow_external_access else self.settings.allowed_source_cidrs
-        document = self._key_policy(config, buckets, [instance, *others.values()], source_cidrs)
+        instances = [instance, *others.values()]
+        expiry = Expiry.after(datetime.now(UTC), config.expires_in_days) if config.expires_in_days else None
+        document = self._key_policy(config, buckets, instances, expiry)
         user_name = self.settings.user_name(binding_id)
+        # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
-        user_arn, created = self._claim_user(user_name, binding_id, instance_id, digest)
+        user_arn, created, user_tags = self._claim_user(user_name, binding_id, instance_id, digest, config, expiry)
+        if not created and expiry:
+            # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
+            expiry = expiry_from_tags(user_tags, config.expires_in_days) or expiry
+            document = self._key_policy(config, buckets, instances, expiry)
+        denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
             self._give_key(user_name, binding_id, document, fresh_user=created, made=made)
-            probes = self._wait_until_key_works(made[0], binding_id, buckets[0], config, bool(source_cidrs))
+            probes = self._wait_until_key_works(made[0], binding_id, buckets[0], config, denial_expected)
         except BaseException:
             self._roll_back(user_name, made, created_user=created)
             raise
@@ -103,13 +134,23 @@ class Bindings:
                     bucket,
                     user_arn,
                     read_only=config.read_only,
+                    write_only=config.write_only,
                     path_prefix=config.path_prefix,
                     partition=self.settings.partition,
                 )
                 for bucket in config.external_buckets
             },
         )
-        return BindResult(created=created, credentials=credentials)
+        return BindResult(created=created, credentials=credentials, metadata=expiry.metadata() if expiry else None)
+
+    def _platform_limits(self, config: BindingConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The address ranges and VPC endpoints the key is limited to (none with allow_external_access)."""
+        if config.allow_external_access:
+            return (), ()
+        return self.settings.allowed_source_cidrs, self.settings.allowed_vpc_endpoint_ids
+
+    def _restricted_to_platform(self, config: BindingConfig) -> bool:
+        return any(self._platform_limits(config))
 
     def _check_external_buckets(self, config: BindingConfig) -> None:
         """External buckets are other accounts' buckets: never one of this broker's instances."""
@@ -122,21 +163,21 @@ class Bindings:
                 )
 
     def _key_policy(
-        self,
-        config: BindingConfig,
-        buckets: list[str],
-        instances: list[StoredInstance],
-        source_cidrs: tuple[str, ...],
+        self, config: BindingConfig, buckets: list[str], instances: list[StoredInstance], expiry: Expiry | None
     ) -> dict[str, Any]:
+        source_cidrs, vpc_endpoints = self._platform_limits(config)
         document = policies.user_policy(
             buckets,
             read_only=config.read_only,
+            write_only=config.write_only,
             path_prefix=config.path_prefix,
             external_buckets=config.external_buckets,
             own_account=self.own_account,
             kms_key_arns=[arn for s in instances if (arn := s.record.config.kms_key_arn)],
             s3_service=self.settings.s3_service_name,
             allowed_source_cidrs=source_cidrs,
+            allowed_vpc_endpoints=vpc_endpoints,
+            expires_at=expiry.iam_time if expiry else None,
             partition=self.settings.partition,
         )
         if not policies.fits_user_policy_limit(document):
@@ -146,14 +187,28 @@ class Bindings:
             )
         return document
 
-    def _claim_user(self, user_name: str, binding_id: str, instance_id: str, digest: str) -> tuple[str, bool]:
-        """Create the binding's user; or, if this very request made it before, take it over.
+    def _claim_user(
+        self,
+        user_name: str,
+        binding_id: str,
+        instance_id: str,
+        digest: str,
+        config: BindingConfig,
+        expiry: Expiry | None,
+    ) -> tuple[str, bool, dict[str, str]]:
+        """Create the binding's user, its options recorded in its tags; or, if this very request made it
+        before, take it over.
 
-        Returns the user's ARN and whether it was created now.
+        Returns the user's ARN, whether it was created now, and its tags.
         """
-        tags = {records.INSTANCE_ID: instance_id, records.BINDING_ID: binding_id, records.BINDING_DIGEST: digest}
+        tags = {
+            records.INSTANCE_ID: instance_id,
+            records.BINDING_ID: binding_id,
+            records.BINDING_DIGEST: digest,
+            **binding_tags(config, expiry),
+        }
         try:
-            return self.users.create(user_name, self.settings.user_path(instance_id), tags), True
+            return self.users.create(user_name, self.settings.user_path(instance_id), tags), True, tags
         except UserExists:
             pass
         try:
@@ -167,7 +222,7 @@ class Bindings:
                 f"Binding {binding_id} already exists with other parameters. "
                 "Unbind it (or delete the service key) first."
             )
-        return user_arn, False
+        return user_arn, False, existing_tags
 
     def _give_key(
         self, user_name: str, binding_id: str, document: dict[str, Any], *, fresh_user: bool, made: list[AccessKey]

@@ -29,6 +29,7 @@ class Plan:
     instance_create_schema: dict[str, Any]
     instance_update_schema: dict[str, Any]
     binding_create_schema: dict[str, Any]
+    binding_rotatable: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def _plan(service_id: str, entry: dict[str, Any]) -> Plan:
         instance_create_schema=create,
         instance_update_schema=_schema(entry, "service_instance", "update", "parameters"),
         binding_create_schema=_schema(entry, "service_binding", "create", "parameters"),
+        binding_rotatable=entry.get("binding_rotatable") is True,
     )
 
 

@@ -25,6 +25,7 @@ from openbrokerapi.service_broker import (
     UpdateServiceSpec,
 )
 
+from broker import rotation
 from broker.bindings import Bindings
 from broker.catalog import Catalog
 from broker.errors import NotFound, NotOffered
@@ -74,7 +75,16 @@ class S3ServiceBroker(ServiceBroker):
         self, instance_id: str, binding_id: str, details: BindDetails, async_allowed: bool, **kwargs: Any
     ) -> Binding:
         context_org = (details.context or {}).get("organization_guid")
-        result = self.bindings.bind(instance_id, binding_id, details.plan_id, details.parameters, context_org)
+        result = self.bindings.bind(
+            instance_id,
+            binding_id,
+            details.plan_id,
+            details.parameters,
+            context_org,
+            predecessor_binding_id=rotation.predecessor_binding_id(),
+        )
+        if result.metadata:
+            rotation.answer_with_metadata(result.metadata)
         state = BindState.SUCCESSFUL_BOUND if result.created else BindState.IDENTICAL_ALREADY_EXISTS
         return Binding(state=state, credentials=result.credentials)
 

@@ -15,8 +15,15 @@ from broker.errors import InvalidParameters
 
 READ_WRITE = "read-write"
 READ_ONLY = "read-only"
+WRITE_ONLY = "write-only"
 
-_TYPE_NAMES = {"boolean": "true or false", "string": "a string", "array": "a list", "object": "a JSON object"}
+_TYPE_NAMES = {
+    "boolean": "true or false",
+    "integer": "a whole number",
+    "string": "a string",
+    "array": "a list",
+    "object": "a JSON object",
+}
 _TAG_RULE = (
     "tag keys are 1-128 and values 0-256 characters of letters, digits, spaces and _ . : / = + - @; "
     "keys may not start with aws: or s3-broker:"
@@ -69,10 +76,15 @@ class BindingConfig:
     path_prefix: str | None = None
     additional_instances: tuple[str, ...] = ()
     external_buckets: tuple[str, ...] = ()
+    expires_in_days: int | None = None
 
     @property
     def read_only(self) -> bool:
         return self.permissions == READ_ONLY
+
+    @property
+    def write_only(self) -> bool:
+        return self.permissions == WRITE_ONLY
 
 
 def _path(error: ValidationError) -> str:
@@ -213,6 +225,7 @@ def binding_config(plan: Plan, parameters: Any) -> BindingConfig:
         path_prefix=given.get("path_prefix"),
         additional_instances=tuple(given.get("additional_instances", ())),
         external_buckets=tuple(given.get("external_buckets", ())),
+        expires_in_days=given.get("expires_in_days"),
     )
 
 

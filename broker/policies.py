@@ -38,6 +38,10 @@ READ_WRITE_OBJECT_ACTIONS = (
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
 )
+# An upload-only key: put objects, including multipart uploads (whose create, upload-part and
+# complete steps are all s3:PutObject), and clean up its own unfinished uploads. Nothing that reads,
+# lists the bucket or deletes an object.
+WRITE_ONLY_OBJECT_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
 # The listings that take s3:prefix: a key limited to a prefix may list only under it.
 PREFIX_LISTING_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions")
 # Bucket actions a prefix key never gets: they act on (or list) the whole bucket, and
@@ -56,6 +60,17 @@ def bucket_arn(bucket: str, partition: str = "aws") -> str:
 
 def objects_arn(bucket: str, path_prefix: str | None = None, partition: str = "aws") -> str:
     return f"arn:{partition}:s3:::{bucket}/{path_prefix or ''}*"
+
+
+def key_actions(*, read_only: bool, write_only: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The bucket and object actions of a key with these permissions."""
+    if read_only and write_only:
+        raise ValueError("a key is read-only or write-only, not both")
+    if write_only:
+        return (), WRITE_ONLY_OBJECT_ACTIONS
+    if read_only:
+        return READ_ONLY_BUCKET_ACTIONS, READ_ONLY_OBJECT_ACTIONS
+    return READ_WRITE_BUCKET_ACTIONS, READ_WRITE_OBJECT_ACTIONS
 
 
 def _statement(sid: str, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> dict[str, Any]:
@@ -87,10 +102,11 @@ def _access_statements(
         listing = [action for action in bucket_actions if action in PREFIX_LISTING_ACTIONS]
         others = [a for a in bucket_actions if a not in PREFIX_LISTING_ACTIONS and a not in WHOLE_BUCKET_ACTIONS]
         prefix_condition = _with_condition({"StringLike": {"s3:prefix": [f"{path_prefix}*"]}}, condition)
-        statements.append(_statement(f"{sid}ListUnderPrefix", listing, bucket_arns, Condition=prefix_condition))
+        if listing:
+            statements.append(_statement(f"{sid}ListUnderPrefix", listing, bucket_arns, Condition=prefix_condition))
         if others:
             statements.append(_statement(f"{sid}Bucket", others, bucket_arns, **extra))
-    else:
+    elif bucket_actions:  # a write-only key has none
         statements.append(_statement(f"{sid}Bucket", bucket_actions, bucket_arns, **extra))
     objects = [objects_arn(bucket, path_prefix, partition) for bucket in buckets]
     statements.append(_statement(f"{sid}Objects", object_actions, objects, **extra))
@@ -102,26 +118,52 @@ def other_account_condition(own_account: str) -> dict[str, Any]:
     return {"StringNotEquals": {"s3:ResourceAccount": [own_account]}}
 
 
+def until_condition(expires_at: str) -> dict[str, Any]:
+    """True only before `expires_at` (ISO 8601, UTC): AWS compares it with the time of each request."""
+    return {"DateLessThan": {"aws:CurrentTime": expires_at}}
+
+
+def outside_platform_condition(source_cidrs: Sequence[str], vpc_endpoints: Sequence[str]) -> dict[str, Any]:
+    """True for a request from none of the platform's address ranges and none of its S3 VPC endpoints.
+
+    A Deny's condition operators are ANDed: deny when the address is outside every range AND the
+    endpoint is none of the platform's. A request through a VPC endpoint carries no aws:SourceIp,
+    and one from the internet no aws:SourceVpce; for these negated operators an absent key counts
+    as "not one of the allowed" (the IfExists forms say so explicitly), so each path is judged by
+    the key it has.
+    """
+    if not vpc_endpoints:
+        return {"NotIpAddress": {"aws:SourceIp": list(source_cidrs)}}
+    condition: dict[str, Any] = {"StringNotEqualsIfExists": {"aws:SourceVpce": list(vpc_endpoints)}}
+    if source_cidrs:
+        condition["NotIpAddressIfExists"] = {"aws:SourceIp": list(source_cidrs)}
+    return condition
+
+
 def user_policy(
     buckets: Sequence[str],
     *,
     read_only: bool,
+    write_only: bool = False,
     path_prefix: str | None = None,
     external_buckets: Sequence[str] = (),
     own_account: str = "",
     kms_key_arns: Sequence[str] = (),
     s3_service: str = "",
     allowed_source_cidrs: Sequence[str] = (),
+    allowed_vpc_endpoints: Sequence[str] = (),
+    expires_at: str | None = None,
     partition: str = "aws",
 ) -> dict[str, Any]:
     """The inline policy of a binding's IAM user: these buckets, these actions, nothing else.
 
     `buckets` are the broker's own; `external_buckets` are buckets of other accounts, reachable
     only when their owners allow it, and never a bucket of `own_account`. KMS keys are usable
-    only by S3 (`s3_service`, as kms:ViaService names it) on the key's behalf.
+    only by S3 (`s3_service`, as kms:ViaService names it) on the key's behalf. With `expires_at`,
+    every Allow holds only until then: this policy is all the key is granted, so after that time
+    AWS refuses it everything, whether or not the broker still runs.
     """
-    bucket_actions = READ_ONLY_BUCKET_ACTIONS if read_only else READ_WRITE_BUCKET_ACTIONS
-    object_actions = READ_ONLY_OBJECT_ACTIONS if read_only else READ_WRITE_OBJECT_ACTIONS
+    bucket_actions, object_actions = key_actions(read_only=read_only, write_only=write_only)
     statements = _access_statements(
         "", buckets, bucket_actions, object_actions, path_prefix=path_prefix, partition=partition
     )
@@ -131,7 +173,7 @@ def user_policy(
         statements += _access_statements(
             "External",
             external_buckets,
-            EXTERNAL_BUCKET_ACTIONS,
+            () if write_only else EXTERNAL_BUCKET_ACTIONS,
             object_actions,
             path_prefix=path_prefix,
             partition=partition,
@@ -140,10 +182,14 @@ def user_policy(
     if kms_key_arns:
         if not s3_service:
             raise ValueError("KMS permissions need the S3 service name for kms:ViaService")
+        # An upload needs both: GenerateDataKey for the object's key, Decrypt to complete a multipart upload.
         kms_actions = KMS_READ_ACTIONS if read_only else KMS_WRITE_ACTIONS
         via_s3 = {"StringEquals": {"kms:ViaService": [s3_service]}}
         statements.append(_statement("BucketKeys", kms_actions, sorted(set(kms_key_arns)), Condition=via_s3))
-    if allowed_source_cidrs:
+    if expires_at:
+        for statement in statements:
+            statement["Condition"] = _with_condition(statement.get("Condition", {}), until_condition(expires_at))
+    if allowed_source_cidrs or allowed_vpc_endpoints:
         statements.append(
             {
                 "Sid": "OnlyFromPlatform",
@@ -151,19 +197,26 @@ def user_policy(
                 "Action": ["s3:*", "kms:*"],
                 # The key reaches nothing else anyway; "*" keeps the policy short (AWS caps its size).
                 "Resource": "*",
-                "Condition": {"NotIpAddress": {"aws:SourceIp": list(allowed_source_cidrs)}},
+                "Condition": outside_platform_condition(allowed_source_cidrs, allowed_vpc_endpoints),
             }
         )
     return {"Version": VERSION, "Statement": statements}
 
 
 def external_bucket_policy(
-    bucket: str, user_arn: str, *, read_only: bool, path_prefix: str | None, partition: str = "aws"
+    bucket: str,
+    user_arn: str,
+    *,
+    read_only: bool,
+    path_prefix: str | None,
+    partition: str = "aws",
+    write_only: bool = False,
 ) -> dict[str, Any]:
     """The bucket policy the owner of an external bucket applies to let a binding's user in."""
-    object_actions = READ_ONLY_OBJECT_ACTIONS if read_only else READ_WRITE_OBJECT_ACTIONS
+    _, object_actions = key_actions(read_only=read_only, write_only=write_only)
+    bucket_actions = () if write_only else EXTERNAL_BUCKET_ACTIONS
     statements = _access_statements(
-        "", [bucket], EXTERNAL_BUCKET_ACTIONS, object_actions, path_prefix=path_prefix, partition=partition
+        "", [bucket], bucket_actions, object_actions, path_prefix=path_prefix, partition=partition
     )
     for statement in statements:
         statement["Principal"] = {"AWS": user_arn}

@@ -32,6 +32,7 @@ class Settings:
     iam_user_path: str = "/cf-s3-broker/"
     iam_permissions_boundary_arn: str | None = None
     allowed_source_cidrs: tuple[str, ...] = ()
+    allowed_vpc_endpoint_ids: tuple[str, ...] = ()
     allowed_kms_key_arns: tuple[str, ...] = ()
     key_propagation_timeout: float = 30.0
     request_deadline: float = 30.0
@@ -131,6 +132,20 @@ def parse_cidrs(value: str) -> tuple[str, ...]:
     return cidrs
 
 
+VPC_ENDPOINT_ID = re.compile(r"vpce-[0-9a-f]{8}([0-9a-f]{9})?")
+
+
+def parse_vpc_endpoint_ids(value: str) -> tuple[str, ...]:
+    """The platform's S3 VPC endpoints: requests through them count as from the platform."""
+    ids = tuple(part.strip() for part in value.split(",") if part.strip())
+    for endpoint_id in ids:
+        if not VPC_ENDPOINT_ID.fullmatch(endpoint_id):
+            raise SettingsError(
+                f"ALLOWED_VPC_ENDPOINT_IDS: {endpoint_id!r} is not a VPC endpoint id (vpce- and 8 or 17 hex digits)"
+            )
+    return ids
+
+
 KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
 
 
@@ -215,6 +230,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         iam_user_path=environ.get("IAM_USER_PATH", "/cf-s3-broker/"),
         iam_permissions_boundary_arn=environ.get("IAM_PERMISSIONS_BOUNDARY_ARN") or None,
         allowed_source_cidrs=parse_cidrs(environ.get("ALLOWED_SOURCE_CIDRS", "")),
+        allowed_vpc_endpoint_ids=parse_vpc_endpoint_ids(environ.get("ALLOWED_VPC_ENDPOINT_IDS", "")),
         allowed_kms_key_arns=parse_kms_key_arns(environ.get("ALLOWED_KMS_KEY_ARNS", ""), partition_of(region)),
         key_propagation_timeout=timeout,
         request_deadline=seconds(environ, "REQUEST_DEADLINE", 30.0),

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Backend, BrokerServer, OSBClient
+from tests.harness import Backend, BrokerServer, OSBClient, new_id
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +35,11 @@ def s3(backend: Backend) -> Any:
 @pytest.fixture
 def iam(backend: Backend) -> Any:
     return backend.client("iam")
+
+
+@pytest.fixture
+def instance(osb: OSBClient) -> str:
+    """A fresh private instance of the basic plan."""
+    instance_id = new_id()
+    assert osb.provision(instance_id).status_code == 201
+    return instance_id

@@ -49,13 +49,6 @@ def user_exists(iam: Any, binding_id: str) -> bool:
         return False
 
 
-@pytest.fixture
-def instance(osb: OSBClient) -> str:
-    instance_id = new_id()
-    assert osb.provision(instance_id).status_code == 201
-    return instance_id
-
-
 def bind(osb: OSBClient, instance_id: str, parameters: Any = None, **kwargs: Any) -> dict[str, Any]:
     response = osb.bind(instance_id, new_id(), parameters, **kwargs)
     assert response.status_code == 201, response.text

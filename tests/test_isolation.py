@@ -13,13 +13,6 @@ from tests.harness import ORG, SPACE, Backend, BrokerServer, OSBClient, new_id
 from tests.test_bindings import bind, refused, s3_with, user_exists, user_name
 
 
-@pytest.fixture
-def instance(osb: OSBClient) -> str:
-    instance_id = new_id()
-    assert osb.provision(instance_id).status_code == 201
-    return instance_id
-
-
 def user_policy(iam: Any, binding_id: str) -> dict[str, Any]:
     return iam.get_user_policy(UserName=user_name(binding_id), PolicyName="s3-bucket-access")["PolicyDocument"]
 

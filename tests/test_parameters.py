@@ -65,5 +65,5 @@ def test_binding_defaults_and_unknown_values() -> None:
     assert (config.permissions, config.allow_external_access, config.path_prefix) == ("read-write", False, None)
     with pytest.raises(InvalidParameters, match="'permission'"):
         binding_config(PRIVATE, {"permission": "read-only"})
-    with pytest.raises(InvalidParameters, match='one of "read-write", "read-only", not "admin"'):
+    with pytest.raises(InvalidParameters, match='one of "read-write", "read-only", "write-only", not "admin"'):
         binding_config(PRIVATE, {"permissions": "admin"})

@@ -7,6 +7,7 @@ linter) and by invariants that hypothesis tries to break.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from broker import account_policies, policies
 from broker.catalog import load_catalog
 from broker.errors import InvalidParameters
+from broker.expiry import Expiry
 from broker.parameters import binding_config
 from broker.settings import Settings
 from tests.harness import BASIC, REPO
@@ -28,9 +30,13 @@ READ_ACTION_VERBS = ("s3:Get", "s3:List", "kms:Decrypt")
 KMS_KEY = st.from_regex(r"arn:aws:kms:eu-west-2:[0-9]{12}:key/[a-f0-9-]{1,36}", fullmatch=True)
 BUCKET = st.from_regex(r"[a-z0-9][a-z0-9.-]{1,20}[a-z0-9]", fullmatch=True)
 REGIONS = st.sampled_from(["eu-west-2", "us-east-1", "cn-north-1", "us-gov-west-1"])
+VPC_ENDPOINTS = st.sampled_from([(), ("vpce-1a2b3c4d",), ("vpce-0a1b2c3d4e5f60718", "vpce-1a2b3c4d")])
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+# What an upload-only key may do: upload (multipart included) and use the bucket's KMS key for it, through S3.
+WRITE_ONLY_ACTIONS = {*policies.WRITE_ONLY_OBJECT_ACTIONS, *policies.KMS_WRITE_ACTIONS}
 
 binding_parameters = st.fixed_dictionaries(
-    {"permissions": st.sampled_from(["read-write", "read-only", "read-only", "admin"])},
+    {"permissions": st.sampled_from(["read-write", "read-only", "write-only", "admin"])},
     optional={
         "allow_external_access": st.booleans(),
         "path_prefix": st.one_of(
@@ -38,6 +44,7 @@ binding_parameters = st.fixed_dictionaries(
             st.text(max_size=12),
         ),
         "external_buckets": st.lists(st.one_of(BUCKET, st.text(max_size=8)), max_size=3, unique=True),
+        "expires_in_days": st.one_of(st.integers(min_value=1, max_value=3650), st.sampled_from([0, 3651, 1.5, "7"])),
     },
 )
 
@@ -57,9 +64,11 @@ def check_user_policy_invariants(
     external: list[str],
     kms_keys: list[str],
     read_only: bool,
+    write_only: bool,
     path_prefix: str | None,
     partition: str,
     s3_service: str,
+    expires_at: str | None,
 ) -> None:
     own_resources = {f"arn:{partition}:s3:::{b}" for b in buckets} | {
         f"arn:{partition}:s3:::{b}/{path_prefix or ''}*" for b in buckets
@@ -69,12 +78,19 @@ def check_user_policy_invariants(
     }
     for statement in statements(document):
         actions, resources = as_list(statement["Action"]), as_list(statement["Resource"])
-        condition = statement.get("Condition", {})
+        condition = dict(statement.get("Condition", {}))
         if statement["Effect"] == "Deny":
             continue  # a Deny only ever narrows
+        assert actions, "no statement without actions"
         assert "*" not in resources and not any(a in ("*", "s3:*", "kms:*") for a in actions)
+        # A key that expires: every Allow holds only until then, so after it AWS grants the key nothing.
+        until = condition.pop("DateLessThan", None)
+        assert until == ({"aws:CurrentTime": expires_at} if expires_at else None)
         if read_only:
             assert all(action.startswith(READ_ACTION_VERBS) for action in actions), actions
+        if write_only:
+            assert set(actions) <= WRITE_ONLY_ACTIONS, actions
+            assert not any(a.startswith(("s3:Get", "s3:Delete")) or a.startswith("s3:ListBucket") for a in actions)
         if any(action.startswith("kms:") for action in actions):
             assert set(resources) <= set(kms_keys)
             assert condition == {"StringEquals": {"kms:ViaService": [s3_service]}}
@@ -100,29 +116,41 @@ def check_user_policy_invariants(
     additional=st.lists(st.uuids().map(str), max_size=3, unique=True),
     kms_keys=st.lists(KMS_KEY, max_size=2, unique=True),
     cidrs=st.sampled_from([(), ("10.0.0.0/8",), ("10.0.0.0/8", "192.0.2.0/24")]),
+    vpc_endpoints=VPC_ENDPOINTS,
     region=REGIONS,
 )
 def test_user_policies_over_the_parameter_space(
-    parameters: dict[str, Any], additional: list[str], kms_keys: list[str], cidrs: tuple[str, ...], region: str
+    parameters: dict[str, Any],
+    additional: list[str],
+    kms_keys: list[str],
+    cidrs: tuple[str, ...],
+    vpc_endpoints: tuple[str, ...],
+    region: str,
 ) -> None:
     try:
         config = binding_config(PLAN, parameters)
     except InvalidParameters:
         event("parameters refused")
         return  # refused before any policy is made
-    event(f"policy made ({config.permissions}, prefix: {bool(config.path_prefix)})")
+    expires = bool(config.expires_in_days)
+    event(f"policy made ({config.permissions}, prefix: {bool(config.path_prefix)}, expires: {expires})")
     settings_ = Settings(broker_username="u", broker_password="p", aws_region=region)
     buckets = [settings_.bucket_name(guid) for guid in ["0" * 8 + "-0000-0000-0000-" + "0" * 12, *additional]]
     external = list(config.external_buckets)
+    expires_at = Expiry.after(NOW, config.expires_in_days).iam_time if config.expires_in_days else None
+    restricted = not config.allow_external_access and bool(cidrs or vpc_endpoints)
     document = policies.user_policy(
         buckets,
         read_only=config.read_only,
+        write_only=config.write_only,
         path_prefix=config.path_prefix,
         external_buckets=external,
         own_account=OWN_ACCOUNT,
         kms_key_arns=kms_keys,
         s3_service=settings_.s3_service_name,
         allowed_source_cidrs=() if config.allow_external_access else cidrs,
+        allowed_vpc_endpoints=() if config.allow_external_access else vpc_endpoints,
+        expires_at=expires_at,
         partition=settings_.partition,
     )
     check_user_policy_invariants(
@@ -131,34 +159,54 @@ def test_user_policies_over_the_parameter_space(
         external=external,
         kms_keys=kms_keys,
         read_only=config.read_only,
+        write_only=config.write_only,
         path_prefix=config.path_prefix,
         partition=settings_.partition,
         s3_service=settings_.s3_service_name,
+        expires_at=expires_at,
     )
     if settings_.partition == "aws":  # parliament knows the commercial partition's ARNs
         assert serious_findings(document) == []
-    if cidrs and not config.allow_external_access:
-        deny = statements(document)[-1]
-        assert deny["Effect"] == "Deny" and deny["Action"] == ["s3:*", "kms:*"]
+    denies = [s for s in statements(document) if s["Effect"] == "Deny"]
+    assert len(denies) == restricted
+    if restricted:
+        (deny,) = denies
+        assert deny["Action"] == ["s3:*", "kms:*"] and "DateLessThan" not in deny["Condition"]
+        check_platform_deny(deny["Condition"], cidrs, vpc_endpoints)
+
+
+def check_platform_deny(condition: dict[str, Any], cidrs: tuple[str, ...], vpc_endpoints: tuple[str, ...]) -> None:
+    """Deny outside the platform: by address, and when endpoints are listed, unless through one of them."""
+    if not vpc_endpoints:
+        assert condition == {"NotIpAddress": {"aws:SourceIp": list(cidrs)}}
+        return
+    # Through a VPC endpoint a request has no aws:SourceIp: the address test must not deny it on its own.
+    assert condition.pop("StringNotEqualsIfExists") == {"aws:SourceVpce": list(vpc_endpoints)}
+    assert condition == ({"NotIpAddressIfExists": {"aws:SourceIp": list(cidrs)}} if cidrs else {})
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     bucket=BUCKET,
-    read_only=st.booleans(),
+    permissions=st.sampled_from(["read-write", "read-only", "write-only"]),
     path_prefix=st.one_of(st.none(), st.sampled_from(["img/", "a", "logs/2026/"])),
 )
 def test_external_bucket_policies_name_only_the_binding_user(
-    bucket: str, read_only: bool, path_prefix: str | None
+    bucket: str, permissions: str, path_prefix: str | None
 ) -> None:
     user = "arn:aws:iam::111122223333:user/cf-s3-broker/i/cf-s3-b"
-    document = policies.external_bucket_policy(bucket, user, read_only=read_only, path_prefix=path_prefix)
+    read_only, write_only = permissions == "read-only", permissions == "write-only"
+    document = policies.external_bucket_policy(
+        bucket, user, read_only=read_only, write_only=write_only, path_prefix=path_prefix
+    )
     assert serious_findings(document, resource_policy=True) == []
     for statement in statements(document):
         assert statement["Principal"] == {"AWS": user}
         assert not set(statement["Action"]) & {"s3:PutBucketCORS", "s3:PutBucketPolicy"}
         if read_only:
             assert all(action.startswith(READ_ACTION_VERBS) for action in statement["Action"])
+        if write_only:
+            assert set(statement["Action"]) <= WRITE_ONLY_ACTIONS
 
 
 def test_public_read_policy_is_sound() -> None:
