@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import policies, records, rollback, rotation
+from broker import deadlines, policies, records, rollback, rotation
 from broker.aws import run_concurrently
 from broker.binding_records import binding_tags, expiry_from_tags
 from broker.buckets import Buckets
@@ -110,6 +110,9 @@ class Bindings:
         try:
             self._give_key(user_name, binding_id, document, fresh_user=created, made=made)
             probes = self._wait_until_key_works(made[0], binding_id, buckets[0], config, denial_expected)
+            # Past its deadline the platform may have given up and sent an unbind that found nothing:
+            # a key handed out now would live on untracked, so it is taken back instead.
+            deadlines.check("handing out the new key")
         except BaseException:
             self._roll_back(user_name, made, created_user=created)
             raise

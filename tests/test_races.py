@@ -5,6 +5,7 @@ instance accounts for, and races answer 422 ConcurrencyError or the right final 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -240,3 +241,31 @@ def test_every_pair_of_operations_on_one_instance_and_binding(
                     assert works(answer.json()["credentials"]) or not bucket_alive, where
             if user_exists(iam, binding_id):
                 assert f"cf-s3-{instance_id}" in {x["Name"] for x in s3.list_buckets()["Buckets"]}, where
+
+
+def test_a_bind_the_platform_gave_up_on_leaves_no_working_key(backend: Backend, iam: Any) -> None:
+    """The Cloud Controller times out a bind and sends an unbind, which finds nothing (410); the bind
+    must not then make a user or hand out a key. Its deadline ends it first, and nothing is left."""
+    with BrokerServer(backend.settings(request_deadline=1.5)) as server:
+        osb = server.osb()
+        instance_id, binding_id = new_id(), new_id()
+        assert osb.provision(instance_id).status_code == 201
+        unbound = threading.Event()
+        with hooked(server, "before-call.iam.CreateUser", waits_for(unbound)), ThreadPoolExecutor(1) as pool:
+            binding = pool.submit(osb.bind, instance_id, binding_id)
+            gave_up = osb.unbind(instance_id, binding_id)  # the platform's orphan mitigation
+            assert gave_up.status_code == 410
+            time.sleep(1.6)  # the bind's time runs out while AWS holds its CreateUser
+            unbound.set()
+            late = binding.result()
+        assert late.status_code == 503, late.text
+        assert late.json()["error"] == "DeadlineExceeded"
+        assert not user_exists(iam, binding_id)
+
+        # Held up after its key was made instead: the key is taken back, not handed out.
+        binding_id = new_id()
+        keyed = threading.Event()
+        with hooked(server, "after-call.iam.CreateAccessKey", waits_for(keyed, 1.6)):
+            late = osb.bind(instance_id, binding_id)
+        assert late.status_code == 503, late.text
+        assert keys_of(iam, binding_id) == set()
