@@ -83,8 +83,8 @@ def test_every_command_of_the_users_guide_runs_as_written(shell: dict[str, str],
                 assert result.stdout.strip() == "hello"
     assert ran >= 12
     assert s3.get_object(Bucket="legacy-assets", Key="logo.png")["Body"].read() == b"old logo"
-    written = {"dump.sql", "cat.png", "note.txt", "draft.txt", "legacy-assets-policy.json"}
-    assert written <= {path.name for path in tmp_path.iterdir()}
+    written = {"dump.sql", "cat.png", "note.txt", "draft.txt", "invoice.txt", "legacy-assets-policy.json"}
+    assert written <= {path.name for path in tmp_path.iterdir()}  # the guide's files stayed in its directory
     assert not written & {path.name for path in REPO.iterdir()}
 
 
