@@ -15,6 +15,7 @@ from typing import Any
 
 from broker import policies, records
 from broker.aws import run_concurrently
+from broker.bucket_options import website_url
 from broker.buckets import Buckets
 from broker.catalog import Catalog
 from broker.credentials import binding_credentials
@@ -109,6 +110,10 @@ class Bindings:
                 for bucket in config.external_buckets
             },
         )
+        if "website" in instance.options_read:
+            website = website_url(buckets[0], self.settings.aws_region, self.settings.aws_endpoint_url)
+            if website:
+                credentials["website_endpoint"] = website
         return BindResult(created=created, credentials=credentials)
 
     def _check_external_buckets(self, config: BindingConfig) -> None:
