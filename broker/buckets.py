@@ -237,22 +237,27 @@ class Buckets:
                 Bucket=bucket, LifecycleConfiguration={"Rules": bucket_options.emptying_rules()}
             )
 
-    def empty_some(self, bucket: str) -> int:
-        """One bounded step of emptying: a page of versions and delete markers, a few unfinished uploads.
+    def empty_some(self, bucket: str, limit: int) -> int:
+        """One bounded step of emptying: up to `limit` versions and delete markers (at most one page),
+        and as many unfinished uploads (at most ABORT_BATCH, one call each).
 
         S3's lifecycle rules do the bulk on AWS, within days; these steps make progress meanwhile
         (and are all there is on a local backend, which runs no lifecycle rules).
         """
+        limit = min(limit, DELETE_BATCH)
+        if limit <= 0:
+            return 0
         with aws_errors(f"empty bucket {bucket}"):
-            page = self.s3.list_object_versions(Bucket=bucket, MaxKeys=DELETE_BATCH)
+            page = self.s3.list_object_versions(Bucket=bucket, MaxKeys=limit)
             keys = [
                 {"Key": item["Key"], "VersionId": item["VersionId"]}
                 for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-            ][:DELETE_BATCH]
+            ][:limit]
             if keys:
                 self.s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-            uploads = self.s3.list_multipart_uploads(Bucket=bucket, MaxUploads=ABORT_BATCH).get("Uploads", [])
-            for upload in uploads[:ABORT_BATCH]:
+            aborts = min(limit, ABORT_BATCH)
+            uploads = self.s3.list_multipart_uploads(Bucket=bucket, MaxUploads=aborts).get("Uploads", [])
+            for upload in uploads[:aborts]:
                 self.s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
         return len(keys)
 

@@ -202,7 +202,8 @@ class Instances:
 
     def _delete_once_empty(self, instance_id: str, bucket: str) -> bool:
         """One bounded step of emptying, then delete the bucket if that emptied it; True when it is gone."""
-        self.buckets.empty_some(bucket)
+        # The same bound as a bucket emptied within a request: what one request can delete quickly.
+        self.buckets.empty_some(bucket, self.settings.deprovision_sync_max_objects)
         try:
             deleted = self.buckets.delete(bucket)
         except BucketNotEmpty:

@@ -38,7 +38,8 @@ class Settings:
     catalog_path: Path = DEFAULT_CATALOG
     log_level: str = "INFO"
     # Deprovision empties a bucket of at most this many objects (versions, delete markers, unfinished
-    # uploads) within the request; a bigger one is emptied asynchronously (one ListObjectVersions page).
+    # uploads) within the request; a bigger one is emptied asynchronously, S3's lifecycle rules doing
+    # the bulk and each last_operation poll deleting up to this many more (at most one listing page).
     deprovision_sync_max_objects: int = 1000
 
     def __post_init__(self) -> None:
