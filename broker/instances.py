@@ -180,8 +180,8 @@ class Instances:
                 if not async_allowed:
                     raise AsyncRequired(
                         f"Bucket {bucket} holds more than {limit} objects (or versions, delete markers or "
-                        "unfinished uploads): deleting them takes longer than one request, so the broker deletes "
-                        "them asynchronously. Deprovision with accepts_incomplete=true (the cf CLI does)."
+                        "unfinished uploads): deleting them takes longer than one request, so the broker deletes them "
+                        "asynchronously. Deprovision with accepts_incomplete=true (Cloud Foundry sends it)."
                     )
                 self.buckets.start_emptying(bucket, tags, time.time())
                 self.remove_bindings(instance_id)  # keys go now; the bucket follows once empty
