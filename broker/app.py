@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     catalog = load_catalog(settings.catalog_path)
     clients = make_clients(settings)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
-    buckets = Buckets(clients.s3, settings.aws_region, pool)
+    buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
     probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
     users = Users(clients.iam, probe, settings.iam_permissions_boundary_arn, pool)
     bindings = Bindings(

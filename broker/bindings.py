@@ -16,6 +16,7 @@ from typing import Any
 from broker import deadlines, policies, records, rollback, rotation
 from broker.aws import run_concurrently
 from broker.binding_records import binding_tags, expiry_from_tags
+from broker.bucket_options import website_url
 from broker.buckets import Buckets
 from broker.catalog import Catalog
 from broker.credentials import binding_credentials
@@ -144,6 +145,10 @@ class Bindings:
                 for bucket in config.external_buckets
             },
         )
+        if "website" in instance.options_read:
+            website = website_url(buckets[0], self.settings.aws_region, self.settings.aws_endpoint_url)
+            if website:
+                credentials["website_endpoint"] = website
         return BindResult(created=created, credentials=credentials, metadata=expiry.metadata() if expiry else None)
 
     def _platform_limits(self, config: BindingConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:

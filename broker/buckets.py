@@ -7,21 +7,32 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from broker import policies, rollback
+from broker import bucket_options, policies, rollback
 from broker.aws import run_concurrently
+from broker.bucket_options import BucketOptions
 from broker.errors import BrokerError, Unprocessable, aws_errors, error_code
 from broker.parameters import InstanceConfig
-from broker.records import InstanceRecord, StoredInstance, instance_from_tags, instance_tags, provisioning_tags
+from broker.records import (
+    InstanceRecord,
+    StoredInstance,
+    deleting_tags,
+    instance_from_tags,
+    instance_tags,
+    provisioning_tags,
+)
 
 log = logging.getLogger(__name__)
 
 NO_SUCH_BUCKET = "NoSuchBucket"
 US_EAST_1 = "us-east-1"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
+# Unfinished multipart uploads aborted per emptying step (one call each), to keep a step short.
+ABORT_BATCH = 100
 
 
 class BucketNotEmpty(Unprocessable):
@@ -29,10 +40,13 @@ class BucketNotEmpty(Unprocessable):
 
 
 class Buckets:
-    def __init__(self, s3: Any, region: str, pool: Executor) -> None:
+    def __init__(self, s3: Any, region: str, pool: Executor, *, tls_endpoint: bool = True) -> None:
+        """`tls_endpoint`: S3 is reached over HTTPS. When it is not (the local backend serves plain
+        HTTP), a TLS-only bucket policy would refuse every request, so it is left out."""
         self.s3 = s3
         self.region = region
         self.pool = pool
+        self.tls_endpoint = tls_endpoint
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -66,9 +80,57 @@ class Buckets:
             with aws_errors(f"read the CORS rules of bucket {bucket}"):
                 raise
 
+    def _read_or(self, missing: str, doing: str, call: Callable[[], Any], default: Any) -> Any:
+        try:
+            return call()
+        except ClientError as error:
+            if error_code(error) == missing:
+                return default
+            with aws_errors(doing):
+                raise
+
+    def read_options(self, bucket: str, stored: StoredInstance) -> BucketOptions:
+        """The instance's options with those kept in S3 configurations (not tags) read back, at once."""
+        options = stored.record.config.options
+        found: dict[str, Any] = {}
+
+        def policy() -> None:
+            text = self._read_or(
+                "NoSuchBucketPolicy",
+                f"read the policy of bucket {bucket}",
+                lambda: self.s3.get_bucket_policy(Bucket=bucket)["Policy"],
+                None,
+            )
+            document = json.loads(text) if text else None
+            found["public_read_referers"] = bucket_options.referers_from_policy(document, policies.PUBLIC_READ_SID)
+
+        def lifecycle() -> None:
+            rules = self._read_or(
+                "NoSuchLifecycleConfiguration",
+                f"read the lifecycle rules of bucket {bucket}",
+                lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"],
+                [],
+            )
+            found["lifecycle"] = bucket_options.lifecycle_from_rules(rules)
+
+        def website() -> None:
+            configuration = self._read_or(
+                "NoSuchWebsiteConfiguration",
+                f"read the website configuration of bucket {bucket}",
+                lambda: self.s3.get_bucket_website(Bucket=bucket),
+                None,
+            )
+            found["website"] = bucket_options.website_from_configuration(configuration)
+
+        readers = {"policy": policy, "lifecycle": lifecycle, "website": website}
+        run_concurrently(self.pool, [readers[part] for part in stored.options_read if part in readers])
+        return replace(options, **found)
+
     # --- creating and configuring ------------------------------------------------------------
 
-    def create_or_find(self, bucket: str) -> list[dict[str, str]] | None:
+    def create_or_find(
+        self, bucket: str, ownership: str = bucket_options.OWNER_ENFORCED
+    ) -> list[dict[str, str]] | None:
         """Create the bucket; if it is already there, return its tags instead ([] for none).
 
         Outside us-east-1, CreateBucket refuses a bucket the account already owns, so the usual
@@ -80,7 +142,7 @@ class Buckets:
             if tags is not None:
                 return tags
         try:
-            self.s3.create_bucket(**create_bucket_arguments(bucket, self.region))
+            self.s3.create_bucket(**create_bucket_arguments(bucket, self.region, ownership))
             return None
         except ClientError as error:
             if error_code(error) == "BucketAlreadyOwnedByYou":
@@ -116,7 +178,8 @@ class Buckets:
 
         `explicit` sets every setting whatever the bucket had (old is unknown).
         """
-        run_concurrently(self.pool, configuration_calls(self.s3, bucket, old, new, explicit=explicit))
+        calls = configuration_calls(self.s3, bucket, old, new, explicit=explicit, tls_endpoint=self.tls_endpoint)
+        run_concurrently(self.pool, calls)
 
     def write_tags(self, bucket: str, record: InstanceRecord) -> None:
         with aws_errors(f"tag bucket {bucket}"):
@@ -151,6 +214,50 @@ class Buckets:
                     self.s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
         return deleted
 
+    def holds_more_than(self, bucket: str, limit: int) -> bool:
+        """Whether the bucket holds more than `limit` versions and delete markers, or unfinished uploads."""
+        with aws_errors(f"count the objects of bucket {bucket}"):
+            page = self.s3.list_object_versions(Bucket=bucket, MaxKeys=max(limit, 1))
+            count = len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+            if page.get("IsTruncated") or count > limit:
+                return True
+            uploads = self.s3.list_multipart_uploads(Bucket=bucket, MaxUploads=max(limit, 1))
+            return bool(uploads.get("IsTruncated")) or len(uploads.get("Uploads", [])) > limit
+
+    def start_emptying(self, bucket: str, tags: list[dict[str, str]], started: float) -> None:
+        """Mark the bucket as being deleted (any broker process can then finish the job), then let S3
+        expire everything in it. Both calls are idempotent: a retry repeats them."""
+        with aws_errors(f"mark bucket {bucket} for deletion"):
+            self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": deleting_tags(tags, started)})
+        with aws_errors(f"set lifecycle rules that empty bucket {bucket}"):
+            self.s3.put_bucket_lifecycle_configuration(
+                Bucket=bucket, LifecycleConfiguration={"Rules": bucket_options.emptying_rules()}
+            )
+
+    def empty_some(self, bucket: str, limit: int) -> int:
+        """One bounded step of emptying: up to `limit` versions and delete markers (at most one page),
+        and as many unfinished uploads (at most ABORT_BATCH, one call each).
+
+        S3's lifecycle rules do the bulk on AWS, within days; these steps make progress meanwhile
+        (and are all there is on a local backend, which runs no lifecycle rules).
+        """
+        limit = min(limit, DELETE_BATCH)
+        if limit <= 0:
+            return 0
+        with aws_errors(f"empty bucket {bucket}"):
+            page = self.s3.list_object_versions(Bucket=bucket, MaxKeys=limit)
+            keys = [
+                {"Key": item["Key"], "VersionId": item["VersionId"]}
+                for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ][:limit]
+            if keys:
+                self.s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            aborts = min(limit, ABORT_BATCH)
+            uploads = self.s3.list_multipart_uploads(Bucket=bucket, MaxUploads=aborts).get("Uploads", [])
+            for upload in uploads[:aborts]:
+                self.s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        return len(keys)
+
     def delete(self, bucket: str) -> bool:
         """Delete the (empty) bucket; False when it was already gone (a concurrent deprovision)."""
         try:
@@ -182,9 +289,10 @@ def not_empty_error(bucket: str) -> BucketNotEmpty:
     )
 
 
-def create_bucket_arguments(bucket: str, region: str) -> dict[str, Any]:
-    """CreateBucket's arguments: ACLs disabled; a LocationConstraint everywhere but us-east-1."""
-    arguments: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+def create_bucket_arguments(bucket: str, region: str, ownership: str = bucket_options.OWNER_ENFORCED) -> dict[str, Any]:
+    """CreateBucket's arguments: the object ownership (ACLs disabled unless asked for); a
+    LocationConstraint everywhere but us-east-1."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": ownership}
     if region != US_EAST_1:
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
     return arguments
@@ -198,27 +306,41 @@ def encryption_rules(kms_key_arn: str | None) -> dict[str, Any]:
 
 
 def configuration_calls(
-    s3: Any, bucket: str, old: InstanceConfig | None, new: InstanceConfig, *, explicit: bool = False
+    s3: Any,
+    bucket: str,
+    old: InstanceConfig | None,
+    new: InstanceConfig,
+    *,
+    explicit: bool = False,
+    tls_endpoint: bool = True,
 ) -> list[Callable[[], None]]:
     """The independent calls that take a bucket from `old` to `new`; each may run at once with the others.
 
-    Public access is one call chain because order matters on AWS: the policy blocks of Block
-    Public Access must be relaxed before a public policy is accepted, and a public policy is
-    removed before they are raised again.
+    Access is one call chain because order matters on AWS: the policy blocks of Block Public
+    Access must be relaxed before a public policy is accepted, and a public policy is replaced
+    (by the TLS-only Deny, which is not public) or removed before they are raised again.
     """
     fresh = old is None and not explicit
     calls: list[Callable[[], None]] = []
+    options = new.options
 
-    def public_access() -> None:
-        with aws_errors(f"set public access on bucket {bucket}"):
+    def access() -> None:
+        document = policies.bucket_policy(
+            bucket,
+            public=new.public,
+            tls_only=options.require_tls and tls_endpoint,
+            referers=options.public_read_referers if new.public else (),
+        )
+        with aws_errors(f"set the bucket policy and public access of bucket {bucket}"):
             if new.public:
                 s3.put_public_access_block(
                     Bucket=bucket, PublicAccessBlockConfiguration=policies.public_access_block(True)
                 )
-                s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policies.public_read_policy(bucket)))
-            else:
-                if not fresh:
-                    s3.delete_bucket_policy(Bucket=bucket)  # answers 204 when there is none
+            if document:
+                s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+            elif not fresh:
+                s3.delete_bucket_policy(Bucket=bucket)  # answers 204 when there is none
+            if not new.public:
                 s3.put_public_access_block(
                     Bucket=bucket, PublicAccessBlockConfiguration=policies.public_access_block(False)
                 )
@@ -239,19 +361,57 @@ def configuration_calls(
             else:
                 s3.delete_bucket_cors(Bucket=bucket)
 
+    def lifecycle() -> None:
+        rules = bucket_options.lifecycle_rules(options.lifecycle)
+        with aws_errors(f"set the lifecycle rules of bucket {bucket}"):
+            if rules:
+                s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+            else:
+                s3.delete_bucket_lifecycle(Bucket=bucket)
+
+    def website() -> None:
+        with aws_errors(f"set the website configuration of bucket {bucket}"):
+            if options.website:
+                configuration = bucket_options.website_configuration(options.website)
+                s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=configuration)
+            else:
+                s3.delete_bucket_website(Bucket=bucket)
+
+    def ownership() -> None:
+        with aws_errors(f"set the object ownership of bucket {bucket}"):
+            rules = [{"ObjectOwnership": options.object_ownership}]
+            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={"Rules": rules})
+
     if old is None:
-        calls += [public_access, encryption]
+        calls += [access, encryption]
         if new.versioning or explicit:
             calls.append(versioning)
         if new.cors_rules or explicit:
             calls.append(cors)
+        if not options.lifecycle.empty or explicit:
+            calls.append(lifecycle)
+        if options.website or explicit:
+            calls.append(website)
+        if explicit:  # CreateBucket set it on a bucket made now
+            calls.append(ownership)
         return calls
-    if old.public != new.public:
-        calls.append(public_access)
+    before = old.options
+    if (old.public, before.require_tls, before.public_read_referers) != (
+        new.public,
+        options.require_tls,
+        options.public_read_referers,
+    ):
+        calls.append(access)
     if old.kms_key_arn != new.kms_key_arn:
         calls.append(encryption)
     if old.versioning != new.versioning:
         calls.append(versioning)
     if old.cors_rules != new.cors_rules:
         calls.append(cors)
+    if before.lifecycle != options.lifecycle:
+        calls.append(lifecycle)
+    if before.website != options.website:
+        calls.append(website)
+    if before.object_ownership != options.object_ownership:
+        calls.append(ownership)
     return calls

@@ -140,6 +140,12 @@ def aws_errors(doing: str) -> Iterator[None]:
         raise from_aws(error, doing) from error
 
 
+class AsyncRequired(Unprocessable):
+    """The operation can only finish asynchronously, and the platform did not send accepts_incomplete."""
+
+    error = "AsyncRequired"
+
+
 class ConcurrencyError(Unprocessable):
     """Another operation on the same instance or binding is in progress (the OSB spec's code)."""
 

@@ -7,8 +7,9 @@ covers both. This WSGI middleware handles them before moto sees them:
   signature that matches, not expired. It then goes on to moto signed in the Authorization
   header with the same key, so moto applies that key's IAM policy as for any other request;
 - an unsigned GET or HEAD of an object is served when the bucket's policy lets everyone read
-  it (and Block Public Access does not restrict it), signed for moto by a reader user that only
-  this middleware uses; anything else unsigned is refused with 403 AccessDenied, as S3 does.
+  it (from a matching Referer, if the policy limits that) and Block Public Access does not
+  restrict it, signed for moto by a reader user that only this middleware uses; anything else
+  unsigned is refused with 403 AccessDenied, as S3 does.
 
 Only the local backend imports this module (it needs moto in-process).
 """
@@ -184,7 +185,11 @@ class LocalGate:
         block = bucket.public_access_block
         restricted = bool(block and block.restrict_public_buckets)
         action = public_access.object_read_action(dict(query))
-        if not public_access.anyone_may(policy, restricted, action, f"arn:aws:s3:::{bucket.name}/{unquote(key)}"):
+        context = {"aws:SecureTransport": "true" if environ.get("wsgi.url_scheme") == "https" else "false"}
+        if environ.get("HTTP_REFERER"):
+            context["aws:Referer"] = environ["HTTP_REFERER"]
+        arn = f"arn:aws:s3:::{bucket.name}/{unquote(key)}"
+        if not public_access.anyone_may(policy, restricted, action, arn, context):
             raise ACCESS_DENIED
         sign_for_moto(environ, self._reader(), READER_REGION, query)
 

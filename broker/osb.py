@@ -27,13 +27,14 @@ from openbrokerapi.service_broker import (
 
 from broker import rotation
 from broker.bindings import Bindings
+from broker.bucket_options import website_url
 from broker.catalog import Catalog
 from broker.errors import NotFound, NotOffered
-from broker.instances import Instances
+from broker.instances import DEPROVISION_OPERATION, Instances
 
 
 class S3ServiceBroker(ServiceBroker):
-    """Synchronous throughout: every answer is final, so `accepts_incomplete` is never needed."""
+    """Synchronous, except the deprovision of a bucket too big to empty within a request."""
 
     def __init__(self, catalog: Catalog, instances: Instances, bindings: Bindings) -> None:
         self._catalog = catalog
@@ -59,15 +60,25 @@ class S3ServiceBroker(ServiceBroker):
     def deprovision(
         self, instance_id: str, details: DeprovisionDetails, async_allowed: bool, **kwargs: Any
     ) -> DeprovisionServiceSpec:
-        self.instances.deprovision(instance_id)
+        if self.instances.deprovision(instance_id, async_allowed):
+            return DeprovisionServiceSpec(is_async=True, operation=DEPROVISION_OPERATION)
         return DeprovisionServiceSpec(is_async=False)
 
     def get_instance(self, instance_id: str, **kwargs: Any) -> GetInstanceDetailsSpec:
         record, parameters = self.instances.parameters(instance_id)
+        if record.config.options.website:
+            settings = self.instances.settings
+            bucket = settings.bucket_name(instance_id)
+            endpoint = website_url(bucket, settings.aws_region, settings.aws_endpoint_url)
+            if endpoint:  # shown, not a parameter one can give
+                parameters["website_endpoint"] = endpoint
         return GetInstanceDetailsSpec(service_id=record.service_id, plan_id=record.plan_id, parameters=parameters)
 
     def last_operation(self, instance_id: str, operation_data: str | None, **kwargs: Any) -> LastOperation:
-        # Nothing is ever in progress; an instance that exists has succeeded.
+        if operation_data == DEPROVISION_OPERATION:
+            state, description = self.instances.deprovision_progress(instance_id)
+            return LastOperation(OperationState(state), description)
+        # Provision, update: always synchronous, so an instance that exists has succeeded.
         self.instances.read(instance_id)
         return LastOperation(OperationState.SUCCEEDED, "The bucket is ready.")
 

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
+from broker.bucket_options import BucketOptions, check_public_only, options_from
 from broker.catalog import Plan
 from broker.errors import InvalidParameters
 
@@ -52,6 +53,7 @@ class InstanceConfig:
     kms_key_arn: str | None = None
     user_tags: dict[str, str] = field(default_factory=dict)
     delete_objects: bool = False
+    options: BucketOptions = field(default_factory=BucketOptions)
 
     def as_parameters(self) -> dict[str, Any]:
         """The parameters a user would pass to get this config (what `cf service --params` shows)."""
@@ -66,7 +68,7 @@ class InstanceConfig:
             parameters["kms_key_arn"] = self.kms_key_arn
         if self.user_tags:
             parameters["tags"] = self.user_tags
-        return parameters
+        return {**parameters, **self.options.as_parameters()}
 
 
 @dataclass(frozen=True)
@@ -184,13 +186,17 @@ def validate(schema: dict[str, Any], parameters: Any) -> dict[str, Any]:
 
 def instance_config_for_create(plan: Plan, parameters: Any) -> InstanceConfig:
     given = validate(plan.instance_create_schema, parameters)
+    public = plan.always_public or given.get("public_bucket", plan.public_by_default)
+    options = options_from(given, BucketOptions())
+    check_public_only(options, public)
     return InstanceConfig(
-        public=plan.always_public or given.get("public_bucket", plan.public_by_default),
+        public=public,
         versioning=given.get("versioning", False),
         cors_rules=given.get("cors_rules", []),
         kms_key_arn=given.get("kms_key_arn"),
         user_tags=given.get("tags", {}),
         delete_objects=given.get("delete_objects_with_service", False),
+        options=options,
     )
 
 
@@ -207,6 +213,8 @@ def instance_config_for_update(
         public = new_plan.public_by_default
     else:
         public = current.public
+    options = options_from(given, current.options)
+    check_public_only(options, public)
     return InstanceConfig(
         public=public,
         versioning=given.get("versioning", current.versioning),
@@ -214,6 +222,7 @@ def instance_config_for_update(
         kms_key_arn=given.get("kms_key_arn", current.kms_key_arn),
         user_tags=given.get("tags", current.user_tags),
         delete_objects=given.get("delete_objects_with_service", current.delete_objects),
+        options=options,
     )
 
 

@@ -223,20 +223,56 @@ def external_bucket_policy(
     return {"Version": VERSION, "Statement": statements}
 
 
+PUBLIC_READ_SID = "PublicReadObjects"
+TLS_ONLY_SID = "DenyRequestsWithoutTLS"
+
+
 def public_read_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
     """Anyone may read any object (not list the bucket)."""
-    return {
-        "Version": VERSION,
-        "Statement": [
+    document = bucket_policy(bucket, public=True, tls_only=False, partition=partition)
+    assert document is not None
+    return document
+
+
+def bucket_policy(
+    bucket: str,
+    *,
+    public: bool,
+    tls_only: bool,
+    referers: Sequence[str] = (),
+    partition: str = "aws",
+) -> dict[str, Any] | None:
+    """A broker bucket's whole bucket policy; None when it needs none.
+
+    `tls_only` denies every request not made over TLS, whoever makes it (a Deny is never "public",
+    so Block Public Access lets a private bucket have it). `public` lets anyone read objects (not
+    list them), only from pages whose Referer matches one of `referers` when given: a Referer is
+    easy to forge, so this keeps other sites from embedding the objects, it does not keep them secret.
+    """
+    statements: list[dict[str, Any]] = []
+    if tls_only:
+        statements.append(
             {
-                "Sid": "PublicReadObjects",
-                "Effect": "Allow",
+                "Sid": TLS_ONLY_SID,
+                "Effect": "Deny",
                 "Principal": "*",
-                "Action": ["s3:GetObject"],
-                "Resource": [objects_arn(bucket, partition=partition)],
+                "Action": "s3:*",
+                "Resource": [bucket_arn(bucket, partition), objects_arn(bucket, partition=partition)],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
-        ],
-    }
+        )
+    if public:
+        statement: dict[str, Any] = {
+            "Sid": PUBLIC_READ_SID,
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["s3:GetObject"],
+            "Resource": [objects_arn(bucket, partition=partition)],
+        }
+        if referers:
+            statement["Condition"] = {"StringLike": {"aws:Referer": list(referers)}}
+        statements.append(statement)
+    return {"Version": VERSION, "Statement": statements} if statements else None
 
 
 def public_access_block(public: bool) -> dict[str, bool]:

@@ -39,6 +39,10 @@ class Settings:
     deploy_env: str = ""
     catalog_path: Path = DEFAULT_CATALOG
     log_level: str = "INFO"
+    # Deprovision empties a bucket of at most this many objects (versions, delete markers, unfinished
+    # uploads) within the request; a bigger one is emptied asynchronously, S3's lifecycle rules doing
+    # the bulk and each last_operation poll deleting up to this many more (at most one listing page).
+    deprovision_sync_max_objects: int = 1000
 
     def __post_init__(self) -> None:
         check_bucket_prefix(self.bucket_prefix)
@@ -49,6 +53,8 @@ class Settings:
             raise SettingsError("BROKER_USERNAME and BROKER_PASSWORD must both be set")
         if self.key_propagation_timeout < 0:
             raise SettingsError("KEY_PROPAGATION_TIMEOUT must be zero or more seconds")
+        if not 0 <= self.deprovision_sync_max_objects <= 1000:
+            raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 (one listing page)")
 
     @property
     def partition(self) -> str:
@@ -217,6 +223,10 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         timeout = float(environ.get("KEY_PROPAGATION_TIMEOUT", "30"))
     except ValueError:
         raise SettingsError("KEY_PROPAGATION_TIMEOUT must be a number of seconds") from None
+    try:
+        sync_max_objects = int(environ.get("DEPROVISION_SYNC_MAX_OBJECTS", "1000"))
+    except ValueError:
+        raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be a whole number") from None
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return Settings(
         broker_username=environ.get("BROKER_USERNAME", ""),
@@ -237,4 +247,5 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         deploy_env=environ.get("DEPLOY_ENV", ""),
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+        deprovision_sync_max_objects=sync_max_objects,
     )

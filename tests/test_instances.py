@@ -61,6 +61,7 @@ def test_provision_private_bucket(osb: OSBClient, s3: Any) -> None:
         "s3-broker:public": "false",
         "s3-broker:versioning": "false",
         "s3-broker:delete-objects": "false",
+        "s3-broker:options": "tls=on ownership=BucketOwnerEnforced",
     }
 
 
@@ -110,7 +111,12 @@ def test_provision_with_every_parameter(osb: OSBClient, s3: Any) -> None:
     assert shown.json() == {
         "service_id": SERVICE_ID,
         "plan_id": BASIC,
-        "parameters": {**parameters, "public_bucket": False},
+        "parameters": {
+            **parameters,
+            "public_bucket": False,
+            "require_tls": True,
+            "object_ownership": "BucketOwnerEnforced",
+        },
     }
 
 
@@ -166,6 +172,8 @@ def test_update_changes_only_what_is_asked_and_keeps_the_rest(osb: OSBClient, s3
         "versioning": False,
         "delete_objects_with_service": False,
         "tags": {"a": "1"},
+        "require_tls": True,
+        "object_ownership": "BucketOwnerEnforced",
     }
 
 

@@ -98,7 +98,10 @@ def test_unknown_route_and_wrong_method_are_json(osb: OSBClient) -> None:
         ({"space_guid": "  "}, ["space_guid"]),
         ({"organization_guid": None}, ["organization_guid"]),
         ({"context": {"organization_guid": "other"}}, ["organization_guid"]),
-        ({"parameters": {"public_buckett": True}}, ["'public_buckett'", "public_bucket, tags, versioning"]),
+        (
+            {"parameters": {"public_buckett": True}},
+            ["'public_buckett'", "public_bucket, public_read_referers, require_tls, tags, versioning"],
+        ),
         ({"parameters": {"versioning": "yes"}}, ["versioning", "true or false"]),
         ({"parameters": {"tags": {"s3-broker:plan-id": "x"}}}, ["tags"]),
         ({"parameters": {"tags": {f"k{n}": "v" for n in range(41)}}}, ["tags"]),

@@ -31,7 +31,8 @@ def test_unknown_parameter_is_named_with_the_allowed_ones() -> None:
         instance_config_for_create(PRIVATE, {"public_buckett": True})
     assert str(caught.value) == (
         "unknown parameter 'public_buckett'. Allowed parameters: cors_rules, delete_objects_with_service, "
-        "kms_key_arn, public_bucket, tags, versioning."
+        "kms_key_arn, lifecycle, object_ownership, public_bucket, public_read_referers, require_tls, tags, "
+        "versioning, website."
     )
 
 

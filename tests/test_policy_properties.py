@@ -284,3 +284,39 @@ def check_boundary_allows_only_s3_and_kms_via_s3(
             assert condition is None
         else:
             assert condition == {"StringNotEquals": {"s3:ResourceAccount": OWN_ACCOUNT}}
+
+
+REFERER = st.from_regex(PLAN.instance_create_schema["properties"]["public_read_referers"]["items"]["pattern"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    bucket=BUCKET,
+    public=st.booleans(),
+    tls_only=st.booleans(),
+    referers=st.lists(REFERER, max_size=3, unique=True),
+    region=REGIONS,
+)
+def test_bucket_policies_over_the_parameter_space(
+    bucket: str, public: bool, tls_only: bool, referers: list[str], region: str
+) -> None:
+    partition = Settings(broker_username="u", broker_password="p", aws_region=region).partition
+    document = policies.bucket_policy(bucket, public=public, tls_only=tls_only, referers=referers, partition=partition)
+    if not public and not tls_only:
+        assert document is None
+        return
+    assert document is not None
+    if partition == "aws":
+        assert serious_findings(document, resource_policy=True) == []
+    bucket_resource, objects = f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"
+    for statement in statements(document):
+        assert set(as_list(statement["Resource"])) <= {bucket_resource, objects}
+        if statement["Effect"] == "Deny":
+            # The only Deny is TLS-only, and it denies only requests without TLS.
+            assert tls_only and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            continue
+        # The only Allow is public reads of objects: never listing, writing or the bucket itself.
+        assert public and statement["Principal"] == "*"
+        assert statement["Action"] == ["s3:GetObject"] and statement["Resource"] == [objects]
+        assert statement.get("Condition") == ({"StringLike": {"aws:Referer": referers}} if referers else None)
+    assert [s["Effect"] for s in statements(document)].count("Deny") == int(tls_only)

@@ -130,3 +130,12 @@ def test_allowed_kms_keys_are_key_arns_of_the_partition() -> None:
     for wrong in ("alias/mine", "arn:aws:kms:eu-west-2:1:key/x", key.replace("arn:aws:", "arn:aws-cn:")):
         with pytest.raises(SettingsError, match="ALLOWED_KMS_KEY_ARNS"):
             from_env({**CREDENTIALS, "ALLOWED_KMS_KEY_ARNS": wrong})
+
+
+def test_deprovision_sync_max_objects_is_one_listing_page_at_most() -> None:
+    base = CREDENTIALS
+    assert from_env(base).deprovision_sync_max_objects == 1000
+    assert from_env({**base, "DEPROVISION_SYNC_MAX_OBJECTS": "0"}).deprovision_sync_max_objects == 0
+    for wrong in ("1001", "-1", "many"):
+        with pytest.raises(SettingsError, match="DEPROVISION_SYNC_MAX_OBJECTS"):
+            from_env({**base, "DEPROVISION_SYNC_MAX_OBJECTS": wrong})

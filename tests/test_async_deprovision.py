@@ -1,0 +1,161 @@
+"""Deprovisioning a bucket too big to empty within a request: 202, S3 lifecycle rules that expire
+everything, and last_operation (from any broker process) deleting the bucket once it is empty.
+
+The broker here empties at most 3 objects within a request (DEPROVISION_SYNC_MAX_OBJECTS), so a
+bucket of a dozen objects is "big"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from broker import bucket_options
+from tests.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
+
+SMALL = 3
+
+
+@pytest.fixture(scope="module")
+def small_broker(backend: Backend) -> Iterator[BrokerServer]:
+    with BrokerServer(backend.settings(deprovision_sync_max_objects=SMALL)) as server:
+        yield server
+
+
+@pytest.fixture
+def osb(small_broker: BrokerServer) -> OSBClient:
+    return small_broker.osb()
+
+
+def bucket(instance_id: str) -> str:
+    return f"cf-s3-{instance_id}"
+
+
+def delete(osb: OSBClient, instance_id: str, *, accepts_incomplete: bool) -> Any:
+    params = {"service_id": SERVICE_ID, "plan_id": BASIC}
+    if accepts_incomplete:
+        params["accepts_incomplete"] = "true"
+    return osb.request("DELETE", f"/v2/service_instances/{instance_id}", params=params)
+
+
+def last_operation(osb: OSBClient, instance_id: str) -> Any:
+    params = {"service_id": SERVICE_ID, "plan_id": BASIC, "operation": "deprovision"}
+    return osb.request("GET", f"/v2/service_instances/{instance_id}/last_operation", params=params)
+
+
+def exists(s3: Any, name: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=name)
+        return True
+    except ClientError:
+        return False
+
+
+def big_bucket(osb: OSBClient, s3: Any) -> str:
+    """A versioned bucket that lets the broker delete its objects, holding versions, delete markers
+    and an unfinished multipart upload: more than SMALL of them."""
+    instance = new_id()
+    parameters = {"versioning": True, "delete_objects_with_service": True}
+    assert osb.provision(instance, BASIC, parameters).status_code == 201
+    name = bucket(instance)
+    for n in range(6):
+        s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v1")
+        s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v2")
+    s3.delete_object(Bucket=name, Key="file-0")
+    s3.create_multipart_upload(Bucket=name, Key="unfinished")
+    return instance
+
+
+def test_big_bucket_without_accepts_incomplete_is_422_async_required_and_untouched(osb: OSBClient, s3: Any) -> None:
+    instance = big_bucket(osb, s3)
+    name = bucket(instance)
+    before = s3.list_object_versions(Bucket=name)
+    response = delete(osb, instance, accepts_incomplete=False)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "AsyncRequired"
+    assert "accepts_incomplete=true" in body["description"]
+    after = s3.list_object_versions(Bucket=name)
+    assert len(after["Versions"]) == len(before["Versions"]) == 12
+    assert "s3-broker:deleting" not in {t["Key"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    assert osb.get_instance(instance).status_code == 200
+
+
+def test_big_bucket_is_emptied_by_s3_and_deleted_by_last_operation_of_another_broker(
+    backend: Backend, osb: OSBClient, s3: Any, iam: Any
+) -> None:
+    instance = big_bucket(osb, s3)
+    name = bucket(instance)
+    binding = new_id()
+    assert osb.bind(instance, binding).status_code == 201
+
+    response = delete(osb, instance, accepts_incomplete=True)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"operation": "deprovision"}
+    # S3 is told to expire everything: current and noncurrent versions, uploads, delete markers.
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]}
+    empty = rules[bucket_options.EMPTY_RULE]
+    assert empty["Expiration"] == {"Days": 1}
+    assert empty["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert empty["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rules[bucket_options.EMPTY_MARKERS_RULE]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    tag_keys = {t["Key"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    assert "s3-broker:deleting" in tag_keys
+    # The keys go at once; the instance is no longer there for the platform to use.
+    with pytest.raises(ClientError):
+        iam.get_user(UserName=f"cf-s3-{binding}")
+    assert osb.get_instance(instance).status_code == 404
+    again = osb.provision(instance, BASIC, {"versioning": True, "delete_objects_with_service": True})
+    assert again.status_code == 422 and again.json()["error"] == "ConcurrencyError"
+    # A repeated deprovision while S3 empties it is another 202.
+    assert delete(osb, instance, accepts_incomplete=True).status_code == 202
+
+    # Another broker process (no shared state but AWS) polls; each poll deletes a bounded batch.
+    with BrokerServer(backend.settings(deprovision_sync_max_objects=SMALL)) as other:
+        poller = other.osb()
+        states = []
+        for _ in range(20):  # 13 versions and markers, 3 a poll, one upload
+            polled = last_operation(poller, instance)
+            assert polled.status_code == 200, polled.text
+            states.append(polled.json()["state"])
+            if states[-1] != "in progress":
+                break
+        assert states[-1] == "succeeded", states
+        assert "in progress" in states  # it took several polls, each a bounded step
+        assert not exists(s3, name)
+        gone = last_operation(poller, instance)
+        assert gone.status_code == 410, gone.text
+        assert gone.json()["error"] == "Gone"
+    assert delete(osb, instance, accepts_incomplete=True).status_code == 410
+
+
+def test_small_bucket_still_goes_synchronously(osb: OSBClient, s3: Any) -> None:
+    instance = new_id()
+    assert osb.provision(instance, BASIC, {"delete_objects_with_service": True}).status_code == 201
+    for n in range(SMALL):
+        s3.put_object(Bucket=bucket(instance), Key=f"k{n}", Body=b"x")
+    response = delete(osb, instance, accepts_incomplete=True)
+    assert response.status_code == 200, response.text
+    assert not exists(s3, bucket(instance))
+
+
+def test_big_bucket_without_delete_objects_is_still_guarded(osb: OSBClient, s3: Any) -> None:
+    instance = new_id()
+    assert osb.provision(instance).status_code == 201
+    for n in range(SMALL + 2):
+        s3.put_object(Bucket=bucket(instance), Key=f"k{n}", Body=b"x")
+    response = delete(osb, instance, accepts_incomplete=True)
+    assert response.status_code == 422
+    assert response.json()["error"] == "BucketNotEmpty"
+    assert exists(s3, bucket(instance))
+
+
+def test_last_operation_of_a_deprovision_that_never_began_is_failed(osb: OSBClient) -> None:
+    instance = new_id()
+    assert osb.provision(instance).status_code == 201
+    polled = last_operation(osb, instance)
+    assert polled.status_code == 200
+    assert polled.json()["state"] == "failed"
+    assert "deprovision the instance again" in polled.json()["description"]
