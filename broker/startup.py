@@ -6,7 +6,6 @@ import os
 import sys
 from collections.abc import MutableMapping
 
-from broker import local
 from broker.settings import Settings, SettingsError, aws_configured, from_env, on_cloud_foundry
 
 DEFAULT_LOCAL_AWS_PORT = 5000
@@ -25,6 +24,9 @@ def prepare_environment(environ: MutableMapping[str, str]) -> Settings:
 
 
 def _start_local(environ: MutableMapping[str, str]) -> Settings:
+    # Imported here: it brings boto3 (and urllib3), which must not load before gevent patches.
+    from broker import local
+
     made_up = not environ.get("BROKER_USERNAME") or not environ.get("BROKER_PASSWORD")
     if made_up:
         environ["BROKER_USERNAME"] = environ.get("BROKER_USERNAME") or "broker"
