@@ -45,8 +45,8 @@ SETUPS: dict[str, tuple[dict[str, str], list[str]]] = {
 class Probe:
     answered: int
     failed: int
-    p50_ms: float
-    max_ms: float
+    p50_ms: float | None
+    max_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ def ask(port: int, path: str, headers: dict[str, str], times: int) -> Probe:
     return Probe(
         answered=len(latencies),
         failed=failed,
-        p50_ms=round(statistics.median(latencies), 1) if latencies else float("nan"),
-        max_ms=round(max(latencies), 1) if latencies else float("nan"),
+        p50_ms=round(statistics.median(latencies), 1) if latencies else None,
+        max_ms=round(max(latencies), 1) if latencies else None,
     )
 
 
@@ -116,6 +116,11 @@ def measure(backend: Backend, name: str, slow: int, seconds: float) -> SetupResu
     )
 
 
+def describe(probe: Probe) -> str:
+    times = f"{probe.p50_ms}/{probe.max_ms}" if probe.answered else "-"
+    return f"{probe.answered}/{probe.failed}, {times}"
+
+
 def render(results: list[SetupResult]) -> str:
     lines = [
         "| set-up | catalog req/s | worker CPU ms/req | worker CPU s | RSS MiB/worker | slow conns | "
@@ -123,8 +128,7 @@ def render(results: list[SetupResult]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        health = f"{r.health.answered}/{r.health.failed}, {r.health.p50_ms}/{r.health.max_ms}"
-        catalog = f"{r.catalog.answered}/{r.catalog.failed}, {r.catalog.p50_ms}/{r.catalog.max_ms}"
+        health, catalog = describe(r.health), describe(r.catalog)
         lines.append(
             f"| {r.name} | {r.requests_per_s} | {r.cpu_ms_per_request} | {r.cpu_s_per_worker} | "
             f"{r.rss_mib_per_worker} | "

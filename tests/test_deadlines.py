@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from broker.aws import AwsClients
+from broker.settings import SettingsError, from_env
 from tests.harness import Backend, BrokerServer, OSBClient, new_id
 
 DEADLINE = 2.0
@@ -184,3 +185,12 @@ def test_the_key_probe_respects_the_deadline(short_deadline_broker: BrokerServer
     assert response.json()["error"] == "DeadlineExceeded"
     assert "accept the new access key" in response.json()["description"]
     assert not user_exists(iam, binding)  # the key and its user were removed
+
+
+def test_request_deadline_is_a_setting_within_the_cloud_controllers_minute() -> None:
+    base = {"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p"}
+    assert from_env(base).request_deadline == 30.0
+    assert from_env({**base, "REQUEST_DEADLINE": "12.5"}).request_deadline == 12.5
+    for wrong in ("0", "-1", "55", "soon", "nan"):
+        with pytest.raises(SettingsError, match="REQUEST_DEADLINE"):
+            from_env({**base, "REQUEST_DEADLINE": wrong})
