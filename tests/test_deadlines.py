@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from broker.aws import AwsClients
 from broker.settings import SettingsError, from_env
 from tests.harness import Backend, BrokerServer, OSBClient, new_id
+from tests.procfile import procfile_server
 
 DEADLINE = 2.0
 
@@ -194,3 +195,35 @@ def test_request_deadline_is_a_setting_within_the_cloud_controllers_minute() -> 
     for wrong in ("0", "-1", "55", "soon", "nan"):
         with pytest.raises(SettingsError, match="REQUEST_DEADLINE"):
             from_env({**base, "REQUEST_DEADLINE": wrong})
+
+
+def test_under_the_procfiles_server_a_hung_aws_gives_503_and_health_still_answers(black_hole: str) -> None:
+    """AWS that accepts connections and never answers, behind gunicorn as the Procfile runs it."""
+    settings = {
+        "BROKER_USERNAME": "cc",
+        "BROKER_PASSWORD": "pw",
+        "AWS_ENDPOINT_URL": black_hole,
+        "AWS_ACCESS_KEY_ID": "hung",
+        "AWS_SECRET_ACCESS_KEY": "hung",
+        "AWS_REGION": "eu-west-2",
+        "REQUEST_DEADLINE": "2",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    with procfile_server(settings) as port:
+        url = f"http://127.0.0.1:{port}"
+        answers: list[requests.Response] = []
+
+        def read_instance() -> None:
+            headers = {"X-Broker-API-Version": "2.17"}
+            answers.append(
+                requests.get(f"{url}/v2/service_instances/{new_id()}", auth=("cc", "pw"), headers=headers, timeout=60)
+            )
+
+        waiting = [threading.Thread(target=read_instance) for _ in range(20)]
+        for thread in waiting:
+            thread.start()
+        assert requests.get(f"{url}/health", timeout=5).status_code == 200
+        for thread in waiting:
+            thread.join()
+    assert [answer.status_code for answer in answers] == [503] * 20
+    assert "while calling S3 GetBucketTagging" in answers[0].json()["description"]

@@ -3,20 +3,16 @@ deadlines let go of connections that trickle headers or bodies."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from tests.harness import REPO, Backend, free_port
+from tests.harness import Backend
+from tests.procfile import procfile_server
 from tests.slow_load import SlowClients
 
-PROCFILE_COMMAND = (REPO / "Procfile").read_text().split(":", 1)[1].strip()
 AUTH = ("cc", "slow-clients-test-password")
 SLOW_CONNECTIONS = 150
 
@@ -24,36 +20,19 @@ pytestmark = pytest.mark.slow_clients
 
 
 @pytest.fixture(scope="module")
-def procfile_server(backend: Backend) -> Iterator[int]:
-    """gunicorn started by the Procfile's command, pointed at the test backend as operators point it at AWS."""
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "BROKER_", "VCAP_"))}
-    env.update(
-        PATH=f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}",
-        PORT=str(port),
-        BROKER_USERNAME=AUTH[0],
-        BROKER_PASSWORD=AUTH[1],
-        AWS_ENDPOINT_URL=backend.moto.endpoint,
-        AWS_ACCESS_KEY_ID=backend.broker.access_key_id,
-        AWS_SECRET_ACCESS_KEY=backend.broker.secret_access_key,
-        AWS_REGION="eu-west-2",
-        LOG_LEVEL="WARNING",
-    )
-    command = [sys.executable, "-m", *PROCFILE_COMMAND.replace('"', "").split()]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "gunicorn exited"
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+def procfile_port(backend: Backend) -> Iterator[int]:
+    """The Procfile's gunicorn, pointed at the test backend as operators point it at AWS."""
+    settings = {
+        "BROKER_USERNAME": AUTH[0],
+        "BROKER_PASSWORD": AUTH[1],
+        "AWS_ENDPOINT_URL": backend.moto.endpoint,
+        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
+        "AWS_REGION": "eu-west-2",
+        "LOG_LEVEL": "WARNING",
+    }
+    with procfile_server(settings) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def health(port: int) -> int:
@@ -65,11 +44,11 @@ def catalog(port: int) -> int:
     return requests.get(f"http://127.0.0.1:{port}/v2/catalog", auth=AUTH, headers=headers, timeout=5).status_code
 
 
-def test_hundreds_of_slow_or_idle_connections_do_not_starve_real_requests(procfile_server: int) -> None:
-    with SlowClients("127.0.0.1", procfile_server, SLOW_CONNECTIONS) as clients:
+def test_hundreds_of_slow_or_idle_connections_do_not_starve_real_requests(procfile_port: int) -> None:
+    with SlowClients("127.0.0.1", procfile_port, SLOW_CONNECTIONS) as clients:
         for _ in range(10):
-            assert health(procfile_server) == 200
-            assert catalog(procfile_server) == 200
+            assert health(procfile_port) == 200
+            assert catalog(procfile_port) == 200
         assert len(clients.connections) == SLOW_CONNECTIONS
 
 
@@ -82,8 +61,8 @@ def read_until_closed(connection: socket.socket) -> bytes:
         answer += chunk
 
 
-def test_a_connection_trickling_its_headers_is_closed(procfile_server: int) -> None:
-    with socket.create_connection(("127.0.0.1", procfile_server), timeout=60) as connection:
+def test_a_connection_trickling_its_headers_is_closed(procfile_port: int) -> None:
+    with socket.create_connection(("127.0.0.1", procfile_port), timeout=60) as connection:
         connection.sendall(b"GET /health HTTP/1.1\r\n")
         closed = False
         for _ in range(120):  # one header byte every half second, for at most a minute
@@ -102,12 +81,12 @@ def test_a_connection_trickling_its_headers_is_closed(procfile_server: int) -> N
         assert closed, "the server kept a connection whose headers never ended"
 
 
-def test_a_trickled_body_gets_408(procfile_server: int) -> None:
+def test_a_trickled_body_gets_408(procfile_port: int) -> None:
     head = (
         b"PUT /v2/service_instances/x HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\n"
         b"Content-Length: 1000\r\n\r\n{"
     )
-    with socket.create_connection(("127.0.0.1", procfile_server), timeout=60) as connection:
+    with socket.create_connection(("127.0.0.1", procfile_port), timeout=60) as connection:
         connection.sendall(head)
         connection.settimeout(0.5)
         answer = b""
