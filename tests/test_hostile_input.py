@@ -133,6 +133,7 @@ def test_bucket_names_starting_with_s3_reserved_prefixes_are_400(backend: Backen
         ("PUT", "/v2/service_instances/{i}", "context", "a string"),
         ("PATCH", "/v2/service_instances/{i}", "previous_values", ["a", "list"]),
         ("PATCH", "/v2/service_instances/{i}", "context", 5),
+        ("PATCH", "/v2/service_instances/{i}", "parameters", "versioning"),
         ("PUT", "/v2/service_instances/{i}/service_bindings/{b}", "bind_resource", "app"),
         ("PUT", "/v2/service_instances/{i}/service_bindings/{b}", "context", []),
     ],
