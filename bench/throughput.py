@@ -23,6 +23,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,31 +204,38 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def measure_throughput(backend: Backend, client_threads: int, seconds: float, max_requests: int) -> ThroughputResult:
-    port = free_port()
-    environ = broker_environment(backend, port)
-    command = gunicorn_command()
+@contextmanager
+def running_gunicorn(command: list[str], environ: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """gunicorn with its output kept aside, shown (the tail) only if the measurement fails; stopped after."""
     with tempfile.TemporaryFile() as log:
-        started = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT)
         try:
-            startup = wait_for_first_answer(port, process, started)
-            roles = {process.pid: "master"} | {pid: "worker" for pid in child_pids(process.pid)}
-            cpu_before = {pid: cpu_seconds_of(pid) for pid in roles}
-            client_cpu = own_cpu_seconds()
-            elapsed, latencies, errors = load(port, client_threads, seconds, max_requests)
-            client_cpu = own_cpu_seconds() - client_cpu
-            processes = [usage_of(pid, role, cpu_before[pid]) for pid, role in roles.items()]
+            yield process
         except BaseException:
             log.seek(0)
             sys.stderr.write(log.read().decode(errors="replace")[-4000:])
             raise
         finally:
             stop(process)
+
+
+def measure_throughput(backend: Backend, client_threads: int, seconds: float, max_requests: int) -> ThroughputResult:
+    port = free_port()
+    environ = broker_environment(backend, port)
+    command = gunicorn_command()
+    started = time.perf_counter()
+    with running_gunicorn(command, environ) as process:
+        startup = wait_for_first_answer(port, process, started)
+        roles = {process.pid: "master"} | {pid: "worker" for pid in child_pids(process.pid)}
+        cpu_before = {pid: cpu_seconds_of(pid) for pid in roles}
+        client_cpu = own_cpu_seconds()
+        elapsed, latencies, errors = load(port, client_threads, seconds, max_requests)
+        client_cpu = own_cpu_seconds() - client_cpu
+        processes = [usage_of(pid, role, cpu_before[pid]) for pid, role in roles.items()]
     return ThroughputResult(
         command="gunicorn " + " ".join(command[-3:]),
         workers=len(roles) - 1,
-        threads_per_worker=environ.get("GUNICORN_THREADS", "8 (gunicorn_config default)"),
+        threads_per_worker=environ.get("GUNICORN_THREADS", "greenlets (gevent worker, the default)"),
         startup_to_first_answer_s=round(startup, 3),
         client_threads=client_threads,
         requests_per_connection=REQUESTS_PER_CONNECTION,

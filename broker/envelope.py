@@ -94,7 +94,8 @@ def _objects(body: dict[str, Any], *names: str) -> None:
     """Fields the OSB spec makes JSON objects must be objects (or absent), not lists or strings."""
     for name in names:
         if body.get(name) is not None and not isinstance(body[name], dict):
-            raise BadRequest(f"{name} must be a JSON object.")
+            error = InvalidParameters if name == "parameters" else BadRequest
+            raise error(f"{name} must be a JSON object.")
 
 
 def _cors_size(body: dict[str, Any]) -> None:

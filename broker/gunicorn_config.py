@@ -13,15 +13,32 @@ import gc
 import os
 from typing import Any
 
-from broker import metrics
-from broker.logs import gunicorn_logconfig
-from broker.startup import prepare_environment
+# gevent must patch ssl before urllib3 (under boto3 and moto) is imported, or creating an SSL
+# context in a worker recurses without end. The master imports them when it starts the embedded
+# moto, so ssl is patched here, first. Only ssl: the master's moto must stay on real threads,
+# which a fork leaves behind (greenlets would follow into every worker and split its state).
+# Workers patch everything when they start.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+if worker_class == "gevent":
+    from gevent import monkey
+
+    monkey.patch_ssl()
+
+from broker import metrics  # noqa: E402 (after patching, see above)
+from broker.logs import gunicorn_logconfig  # noqa: E402
+from broker.startup import prepare_environment  # noqa: E402
 
 _on_cf = "VCAP_APPLICATION" in os.environ
 bind = f"{'0.0.0.0' if _on_cf else '127.0.0.1'}:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# gevent: a connection costs a greenlet, not a thread, so hundreds of slow or idle clients cannot
+# take every worker's capacity (2x8 gthread threads fell to 40 header-trickling connections;
+# `python -m bench.slow_clients` measures the set-ups). The AWS thread pool runs on greenlets too.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # only with GUNICORN_WORKER_CLASS=gthread
+# The gevent worker gives a connection this long to send a request's headers (and closes idle
+# keep-alive connections after it): the header deadline. Bodies have their own (broker/bodies.py).
+keepalive = 5
 # A bind waits (bounded) for AWS to accept its new key, and emptying a big bucket takes time.
 timeout = 120
 accesslog = None

@@ -7,11 +7,7 @@ import os
 import sys
 from collections.abc import MutableMapping
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from broker import local, ports
-from broker.errors import error_code
-from broker.identity import caller_identity
+from broker import ports
 from broker.settings import Settings, SettingsError, aws_configured, from_env, on_cloud_foundry
 
 log = logging.getLogger(__name__)
@@ -38,6 +34,12 @@ def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple
 
 def check_aws_access(settings: Settings) -> None:
     """Ask AWS who the broker's credentials belong to, once: a wrong key stops the start, not a request."""
+    # Imported here: boto3 (and urllib3) must not load before gevent patches ssl (gunicorn_config).
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from broker.errors import error_code
+    from broker.identity import caller_identity
+
     try:
         identity = caller_identity(settings)
     except ClientError as error:
@@ -57,6 +59,9 @@ def check_aws_access(settings: Settings) -> None:
 
 
 def _start_local(environ: MutableMapping[str, str]) -> Settings:
+    # Imported here: it brings boto3 (and urllib3), which must not load before gevent patches.
+    from broker import local
+
     made_up = not environ.get("BROKER_USERNAME") or not environ.get("BROKER_PASSWORD")
     if made_up:
         environ["BROKER_USERNAME"] = environ.get("BROKER_USERNAME") or "broker"

@@ -127,6 +127,7 @@ def test_instance_ids_ending_in_s3_reserved_suffixes_are_400(
         ("PUT", "/v2/service_instances/{i}", "context", "a string"),
         ("PATCH", "/v2/service_instances/{i}", "previous_values", ["a", "list"]),
         ("PATCH", "/v2/service_instances/{i}", "context", 5),
+        ("PATCH", "/v2/service_instances/{i}", "parameters", "versioning"),
         ("PUT", "/v2/service_instances/{i}/service_bindings/{b}", "bind_resource", "app"),
         ("PUT", "/v2/service_instances/{i}/service_bindings/{b}", "context", []),
     ],

@@ -1,0 +1,158 @@
+"""`python -m bench.slow_clients`: gunicorn set-ups compared under slow clients.
+
+For each set-up, gunicorn runs the Procfile's command (its config, with the worker class and
+threads chosen through the environment) against a moto backend, and this prints:
+catalog requests/s and worker CPU per request with no slow clients; resident memory per worker;
+then, while N connections trickle headers, trickle bodies or sit idle on keep-alive, how
+/health and an authenticated catalog answer (each asked one at a time with a 5 s timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+from bench.throughput import (
+    broker_environment,
+    catalog_headers,
+    child_pids,
+    cpu_seconds_of,
+    gunicorn_command,
+    load,
+    memory_mib,
+    running_gunicorn,
+    wait_for_first_answer,
+)
+from tests.harness import Backend, free_port
+from tests.slow_load import SlowClients
+
+# name -> (environment over the broker's, gunicorn command-line options over the Procfile's config)
+SETUPS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "gthread 2x8 keep-alive 2 s (before)": (
+        {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "8"},
+        ["--keep-alive", "2"],
+    ),
+    "gthread 2x64": ({"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "64"}, []),
+    "gevent 2 workers (Procfile now)": ({}, []),
+}
+
+
+@dataclass(frozen=True)
+class Probe:
+    answered: int
+    failed: int
+    p50_ms: float | None
+    max_ms: float | None
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    name: str
+    requests_per_s: float
+    cpu_ms_per_request: float
+    cpu_s_per_worker: list[float]
+    rss_mib_per_worker: float
+    slow_connections: int
+    reopened: int
+    health: Probe
+    catalog: Probe
+
+
+def ask(port: int, path: str, headers: dict[str, str], times: int) -> Probe:
+    latencies, failed = [], 0
+    for _ in range(times):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        started = time.perf_counter()
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                failed += 1
+        except (OSError, http.client.HTTPException):
+            failed += 1
+        finally:
+            connection.close()
+    return Probe(
+        answered=len(latencies),
+        failed=failed,
+        p50_ms=round(statistics.median(latencies), 1) if latencies else None,
+        max_ms=round(max(latencies), 1) if latencies else None,
+    )
+
+
+def measure(backend: Backend, name: str, slow: int, seconds: float) -> SetupResult:
+    port = free_port()
+    environment, options = SETUPS[name]
+    command = [*gunicorn_command()[:-1], *options, gunicorn_command()[-1]]
+    with running_gunicorn(command, {**broker_environment(backend, port), **environment}) as process:
+        wait_for_first_answer(port, process, time.perf_counter())
+        workers = child_pids(process.pid)
+        cpu_before = {pid: cpu_seconds_of(pid) for pid in workers}
+        elapsed, latencies, _errors = load(port, threads=8, seconds=seconds, max_requests=20_000)
+        split = [round(cpu_seconds_of(pid) - cpu_before[pid], 2) for pid in workers]
+        cpu = sum(split)
+        rss = statistics.mean(memory_mib(pid)["VmRSS"] for pid in workers)
+        with SlowClients("127.0.0.1", port, slow) as clients:
+            health = ask(port, "/health", {}, 20)
+            catalog = ask(port, "/v2/catalog", catalog_headers(), 20)
+            reopened = clients.reopened
+    return SetupResult(
+        name=name,
+        requests_per_s=round(len(latencies) / elapsed, 1),
+        cpu_ms_per_request=round(cpu / len(latencies) * 1000, 2),
+        cpu_s_per_worker=split,
+        rss_mib_per_worker=round(rss, 1),
+        slow_connections=slow,
+        reopened=reopened,
+        health=health,
+        catalog=catalog,
+    )
+
+
+def describe(probe: Probe) -> str:
+    times = f"{probe.p50_ms}/{probe.max_ms}" if probe.answered else "-"
+    return f"{probe.answered}/{probe.failed}, {times}"
+
+
+def render(results: list[SetupResult]) -> str:
+    lines = [
+        "| set-up | catalog req/s | worker CPU ms/req | worker CPU s | RSS MiB/worker | slow conns | "
+        "/health ok/fail, p50/max ms | catalog ok/fail, p50/max ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        health, catalog = describe(r.health), describe(r.catalog)
+        lines.append(
+            f"| {r.name} | {r.requests_per_s} | {r.cpu_ms_per_request} | {r.cpu_s_per_worker} | "
+            f"{r.rss_mib_per_worker} | "
+            f"{r.slow_connections} | {health} | {catalog} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slow", type=int, default=200, help="slow connections held open (default 200)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="catalog load per set-up (default 5 s)")
+    parser.add_argument("--setups", default=";".join(SETUPS), help="set-up names separated by ;")
+    arguments = parser.parse_args()
+    backend = Backend.start()
+    try:
+        results = []
+        for name in arguments.setups.split(";"):
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            results.append(measure(backend, name, arguments.slow, arguments.seconds))
+    finally:
+        backend.moto.stop()
+    print(render(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Slow clients against the server as the Procfile runs it: they cannot starve real requests, and
+deadlines let go of connections that trickle headers or bodies."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.harness import Backend
+from tests.procfile import procfile_server
+from tests.slow_load import SlowClients
+
+AUTH = ("cc", "slow-clients-test-password")
+SLOW_CONNECTIONS = 150
+
+pytestmark = pytest.mark.slow_clients
+
+
+@pytest.fixture(scope="module")
+def procfile_port(backend: Backend) -> Iterator[int]:
+    """The Procfile's gunicorn, pointed at the test backend as operators point it at AWS."""
+    settings = {
+        "BROKER_USERNAME": AUTH[0],
+        "BROKER_PASSWORD": AUTH[1],
+        "AWS_ENDPOINT_URL": backend.moto.endpoint,
+        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
+        "AWS_REGION": "eu-west-2",
+        "LOG_LEVEL": "WARNING",
+    }
+    with procfile_server(settings) as port:
+        yield port
+
+
+def health(port: int) -> int:
+    return requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code
+
+
+def catalog(port: int) -> int:
+    headers = {"X-Broker-API-Version": "2.17"}
+    return requests.get(f"http://127.0.0.1:{port}/v2/catalog", auth=AUTH, headers=headers, timeout=5).status_code
+
+
+def test_hundreds_of_slow_or_idle_connections_do_not_starve_real_requests(procfile_port: int) -> None:
+    with SlowClients("127.0.0.1", procfile_port, SLOW_CONNECTIONS) as clients:
+        for _ in range(10):
+            assert health(procfile_port) == 200
+            assert catalog(procfile_port) == 200
+        assert len(clients.connections) == SLOW_CONNECTIONS
+
+
+def read_until_closed(connection: socket.socket) -> bytes:
+    answer = b""
+    while True:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk
+
+
+def test_a_connection_trickling_its_headers_is_closed(procfile_port: int) -> None:
+    with socket.create_connection(("127.0.0.1", procfile_port), timeout=60) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\n")
+        closed = False
+        for _ in range(120):  # one header byte every half second, for at most a minute
+            try:
+                connection.sendall(b"a")
+            except OSError:
+                closed = True
+                break
+            connection.settimeout(0.5)
+            try:
+                if connection.recv(65536) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                pass
+        assert closed, "the server kept a connection whose headers never ended"
+
+
+def test_a_trickled_body_gets_408(procfile_port: int) -> None:
+    head = (
+        b"PUT /v2/service_instances/x HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n{"
+    )
+    with socket.create_connection(("127.0.0.1", procfile_port), timeout=60) as connection:
+        connection.sendall(head)
+        connection.settimeout(0.5)
+        answer = b""
+        for _ in range(120):
+            try:
+                answer = connection.recv(65536)
+                break
+            except TimeoutError:
+                connection.sendall(b" ")
+        assert answer.startswith(b"HTTP/1.1 408"), answer
