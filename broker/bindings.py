@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import deadlines, policies, records, rollback, rotation
+from broker import deadlines, policies, records, rotation
 from broker.aws import run_concurrently
+from broker.binding_keys import BindingKeys
 from broker.binding_records import binding_tags, expiry_from_tags
 from broker.bucket_options import website_url
 from broker.buckets import Buckets
@@ -25,12 +26,9 @@ from broker.expiry import Expiry
 from broker.parameters import BindingConfig, binding_config, fingerprint
 from broker.records import StoredInstance
 from broker.settings import Settings
-from broker.users import AccessKey, KeyInfo, KeyLimitReached, UserExists, Users
+from broker.users import AccessKey, UserExists, Users
 
 log = logging.getLogger(__name__)
-
-# IAM lets a user hold two access keys.
-MAX_KEYS_PER_USER = 2
 
 
 @dataclass(frozen=True)
@@ -39,11 +37,6 @@ class BindResult:
     credentials: dict[str, Any]
     # OSB binding metadata (expires_at, renew_before); None for a key that does not expire.
     metadata: dict[str, str] | None = None
-
-
-def stale_keys(keys: list[KeyInfo], now: datetime, in_flight_seconds: float) -> list[KeyInfo]:
-    """The keys too old to belong to a bind still running."""
-    return [key for key in keys if (now - key.created).total_seconds() > in_flight_seconds]
 
 
 class Bindings:
@@ -64,8 +57,7 @@ class Bindings:
         self.users = users
         self.pool = pool
         self.own_account = own_account
-        # A key younger than this may belong to a bind that has not answered yet.
-        self.key_in_flight_seconds = key_in_flight_seconds
+        self.keys = BindingKeys(users, pool, key_in_flight_seconds, settings.key_propagation_timeout)
 
     def bind(
         self,
@@ -109,13 +101,15 @@ class Bindings:
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
-            self._give_key(user_name, binding_id, document, fresh_user=created, made=made)
-            probes = self._wait_until_key_works(made[0], binding_id, buckets[0], config, denial_expected)
+            self.keys.give(user_name, binding_id, document, fresh_user=created, made=made)
+            probes = self.keys.wait_until_works(
+                made[0], user_name, binding_id, buckets[0], config.path_prefix or "", denial_expected
+            )
             # Past its deadline the platform may have given up and sent an unbind that found nothing:
             # a key handed out now would live on untracked, so it is taken back instead.
             deadlines.check("handing out the new key")
         except BaseException:
-            self._roll_back(user_name, made, created_user=created)
+            self.keys.roll_back(user_name, made, created_user=created)
             raise
         log.info(
             "bound %s to instance %s as IAM user %s (key accepted after %d probes)",
@@ -231,76 +225,6 @@ class Bindings:
                 "Unbind it (or delete the service key) first."
             )
         return user_arn, False, existing_tags
-
-    def _give_key(
-        self, user_name: str, binding_id: str, document: dict[str, Any], *, fresh_user: bool, made: list[AccessKey]
-    ) -> None:
-        """Set the user's policy and make a key (into `made`) at once; a repeat first retires stale keys."""
-        try:
-            if not fresh_user:
-                self._retire_stale_keys(user_name, binding_id)
-            run_concurrently(
-                self.pool,
-                [
-                    lambda: self.users.put_policy(user_name, document),
-                    lambda: made.append(self.users.new_key(user_name)),
-                ],
-            )
-        except NotFound:
-            raise ConcurrencyError(
-                f"Binding {binding_id} was deleted while this bind ran (an unbind came at the same time). "
-                "Nothing was kept; bind again if it is still wanted."
-            ) from None
-        except KeyLimitReached:
-            raise ConcurrencyError(
-                f"Other binds of binding {binding_id} are in progress. Try again in a minute."
-            ) from None
-
-    def _retire_stale_keys(self, user_name: str, binding_id: str) -> None:
-        """Delete the keys of earlier tries of this bind, but none that a bind still running may hand out.
-
-        A repeated bind means the platform never got the earlier answer, so an earlier key is an
-        orphan; but a key younger than any request can run may be another request's, in flight.
-        """
-        keys = self.users.keys(user_name)
-        stale = stale_keys(keys, datetime.now(UTC), self.key_in_flight_seconds)
-        if stale:
-            run_concurrently(
-                self.pool, [lambda key=key: self.users.delete_key(user_name, key.access_key_id) for key in stale]
-            )
-        if len(keys) - len(stale) >= MAX_KEYS_PER_USER:
-            raise KeyLimitReached(user_name)
-
-    def _wait_until_key_works(
-        self, key: AccessKey, binding_id: str, bucket: str, config: BindingConfig, denial_expected: bool
-    ) -> int:
-        try:
-            return self.users.wait_until_key_works(
-                key,
-                bucket,
-                config.path_prefix or "",
-                self.settings.key_propagation_timeout,
-                denial_expected=denial_expected,
-                user_name=self.settings.user_name(binding_id),
-            )
-        except NotFound as gone:
-            raise ConcurrencyError(
-                f"Binding {binding_id} was deleted while it was being made ({gone.description}). Nothing was kept."
-            ) from None
-
-    def _roll_back(self, user_name: str, made: list[AccessKey], *, created_user: bool) -> None:
-        """Undo what this request made: its own key, and the user if it created it and no one else uses it.
-
-        A failure here is logged, never raised: the client gets the error that caused the rollback.
-        """
-
-        def undo() -> None:
-            for key in made:
-                self.users.delete_key(user_name, key.access_key_id)
-            if created_user and not self.users.delete_if_unused(user_name):
-                log.warning("kept IAM user %s after a failed bind: a concurrent bind's key uses it", user_name)
-
-        rollback.undo(f"roll back IAM user {user_name} after a failed bind", undo)
 
     def _read_instances(
         self, instance_id: str, config: BindingConfig, context_org: str | None

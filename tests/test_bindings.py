@@ -161,7 +161,7 @@ def test_repeat_bind_gives_a_fresh_working_key_and_never_deletes_one_still_in_fl
 def test_only_keys_older_than_any_bind_can_run_are_retired() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from broker.bindings import stale_keys
+    from broker.binding_keys import stale_keys
     from broker.users import KeyInfo
 
     now = datetime.now(UTC)

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from broker import bucket_options, policies
 from broker.aws import run_concurrently
-from broker.buckets import configuration_calls
+from broker.bucket_config import configuration_calls
 from broker.parameters import InstanceConfig
 from broker.public_access import anyone_may
 from tests.harness import BASIC, BASIC_PUBLIC, REGION, OSBClient, new_id

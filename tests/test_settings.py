@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.buckets import create_bucket_arguments
+from broker.bucket_config import create_bucket_arguments
 from broker.settings import SettingsError, aws_configured, from_env
 
 CREDENTIALS = {"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p"}
