@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from broker import policies
 
 
@@ -60,6 +62,7 @@ def test_kms_permissions_follow_the_permissions() -> None:
 def test_source_cidrs_deny_everything_from_elsewhere() -> None:
     document = policies.user_policy(["b"], read_only=False, allowed_source_cidrs=["10.0.0.0/8"])
     deny = document["Statement"][-1]
+    assert deny["Sid"] == "OnlyFromPlatform"
     assert deny["Effect"] == "Deny"
     assert deny["Action"] == ["s3:*", "kms:*"]
     assert deny["Resource"] == "*"
@@ -99,3 +102,125 @@ def test_policy_size_limit() -> None:
     ten = [guid_bucket] * 11
     assert policies.fits_user_policy_limit(policies.user_policy([guid_bucket] * 3, read_only=False))
     assert not policies.fits_user_policy_limit(policies.user_policy(ten * 2, read_only=False))
+
+
+OWN_ACCOUNT = "111122223333"
+OTHER_ACCOUNT_ONLY = {"StringNotEquals": {"s3:ResourceAccount": [OWN_ACCOUNT]}}
+READ_ONLY_OBJECTS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"]
+READ_WRITE_OBJECTS = [
+    *READ_ONLY_OBJECTS,
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+]
+
+
+def allow(sid: str, actions: list[str], resources: list[str], **extra: object) -> dict:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+def test_arns_default_to_the_commercial_partition_and_follow_any_other() -> None:
+    assert policies.bucket_arn("b") == "arn:aws:s3:::b"
+    assert policies.objects_arn("b") == "arn:aws:s3:::b/*"
+    assert policies.bucket_arn("b", "aws-cn") == "arn:aws-cn:s3:::b"
+    assert policies.objects_arn("b", "img/", "aws-us-gov") == "arn:aws-us-gov:s3:::b/img/*"
+    assert policies.public_read_policy("b", "aws-cn")["Statement"][0]["Resource"] == ["arn:aws-cn:s3:::b/*"]
+
+
+def test_external_buckets_are_reachable_only_outside_the_own_account() -> None:
+    document = policies.user_policy(
+        ["own"], read_only=False, external_buckets=["ext"], own_account=OWN_ACCOUNT, partition="aws-cn"
+    )
+    assert document == {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow(
+                "Bucket",
+                [
+                    "s3:ListBucket",
+                    "s3:ListBucketVersions",
+                    "s3:GetBucketLocation",
+                    "s3:GetBucketCORS",
+                    "s3:ListBucketMultipartUploads",
+                    "s3:PutBucketCORS",
+                ],
+                ["arn:aws-cn:s3:::own"],
+            ),
+            allow("Objects", READ_WRITE_OBJECTS, ["arn:aws-cn:s3:::own/*"]),
+            allow(
+                "ExternalBucket",
+                ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
+                ["arn:aws-cn:s3:::ext"],
+                Condition=OTHER_ACCOUNT_ONLY,
+            ),
+            allow("ExternalObjects", READ_WRITE_OBJECTS, ["arn:aws-cn:s3:::ext/*"], Condition=OTHER_ACCOUNT_ONLY),
+        ],
+    }
+
+
+def test_a_prefix_key_on_external_buckets_lists_under_its_prefix_outside_the_own_account() -> None:
+    document = policies.user_policy(
+        ["own"], read_only=True, path_prefix="img/", external_buckets=["ext"], own_account=OWN_ACCOUNT
+    )
+    under_prefix = {"StringLike": {"s3:prefix": ["img/*"]}}
+    assert document["Statement"] == [
+        allow(
+            "ListUnderPrefix",
+            ["s3:ListBucket", "s3:ListBucketVersions"],
+            ["arn:aws:s3:::own"],
+            Condition=under_prefix,
+        ),
+        allow("Bucket", ["s3:GetBucketLocation", "s3:GetBucketCORS"], ["arn:aws:s3:::own"]),
+        allow("Objects", READ_ONLY_OBJECTS, ["arn:aws:s3:::own/img/*"]),
+        allow(
+            "ExternalListUnderPrefix",
+            ["s3:ListBucket", "s3:ListBucketVersions"],
+            ["arn:aws:s3:::ext"],
+            Condition={**under_prefix, **OTHER_ACCOUNT_ONLY},
+        ),
+        allow("ExternalBucket", ["s3:GetBucketLocation"], ["arn:aws:s3:::ext"], Condition=OTHER_ACCOUNT_ONLY),
+        allow("ExternalObjects", READ_ONLY_OBJECTS, ["arn:aws:s3:::ext/img/*"], Condition=OTHER_ACCOUNT_ONLY),
+    ]
+
+
+def test_a_policy_that_could_not_be_kept_inside_its_walls_is_not_made() -> None:
+    with pytest.raises(
+        ValueError, match=r"^external buckets need the broker's own account id, to keep them out of it$"
+    ):
+        policies.user_policy(["b"], read_only=True, external_buckets=["ext"])
+    with pytest.raises(ValueError, match=r"^KMS permissions need the S3 service name for kms:ViaService$"):
+        policies.user_policy(["b"], read_only=True, kms_key_arns=["arn:aws:kms:eu-west-2:111122223333:key/k"])
+
+
+def test_external_bucket_policy_with_a_prefix_and_read_only() -> None:
+    user = "arn:aws:iam::123456789012:user/cf-s3-broker/i/cf-s3-x"
+    document = policies.external_bucket_policy("legacy", user, read_only=True, path_prefix="img/")
+    principal = {"AWS": user}
+    assert document == {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow(
+                "ListUnderPrefix",
+                ["s3:ListBucket", "s3:ListBucketVersions"],
+                ["arn:aws:s3:::legacy"],
+                Condition={"StringLike": {"s3:prefix": ["img/*"]}},
+                Principal=principal,
+            ),
+            allow("Bucket", ["s3:GetBucketLocation"], ["arn:aws:s3:::legacy"], Principal=principal),
+            allow("Objects", READ_ONLY_OBJECTS, ["arn:aws:s3:::legacy/img/*"], Principal=principal),
+        ],
+    }
+    writes = policies.external_bucket_policy("legacy", user, read_only=False, path_prefix=None, partition="aws-cn")
+    assert writes["Statement"][-1]["Action"] == READ_WRITE_OBJECTS
+    assert writes["Statement"][-1]["Resource"] == ["arn:aws-cn:s3:::legacy/*"]
+
+
+def test_policy_size_is_counted_minified_up_to_the_limit_inclusive() -> None:
+    assert policies.minified({"a": [1, "b"], "c": {"d": None}}) == '{"a":[1,"b"],"c":{"d":null}}'
+    overhead = len(policies.minified({"x": ""}))
+    assert policies.fits_user_policy_limit({"x": "y" * (policies.USER_POLICY_MAX_CHARS - overhead)})
+    assert not policies.fits_user_policy_limit({"x": "y" * (policies.USER_POLICY_MAX_CHARS - overhead + 1)})

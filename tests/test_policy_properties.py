@@ -320,3 +320,24 @@ def test_bucket_policies_over_the_parameter_space(
         assert statement["Action"] == ["s3:GetObject"] and statement["Resource"] == [objects]
         assert statement.get("Condition") == ({"StringLike": {"aws:Referer": referers}} if referers else None)
     assert [s["Effect"] for s in statements(document)].count("Deny") == int(tls_only)
+
+
+def test_account_facts_default_the_boundary_to_the_partition_and_account() -> None:
+    settings_ = Settings(broker_username="u", broker_password="p", aws_region="cn-north-1", iam_user_prefix="ta-")
+    facts = account_policies.facts_for(settings_, OWN_ACCOUNT)
+    assert facts.permissions_boundary_arn == f"arn:aws-cn:iam::{OWN_ACCOUNT}:policy/s3-broker-binding-boundary"
+    assert facts.iam_user_prefix == "ta-"
+    users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/*/ta-*"
+    broker = account_policies.broker_policy(facts)
+    assert {r for s in statements(broker) for r in as_list(s["Resource"]) if ":iam::" in r} == {users}
+    given = "arn:aws-cn:iam::111122223333:policy/own-boundary"
+    chosen = Settings(
+        broker_username="u", broker_password="p", aws_region="cn-north-1", iam_permissions_boundary_arn=given
+    )
+    assert account_policies.facts_for(chosen, OWN_ACCOUNT).permissions_boundary_arn == given
+
+
+def test_a_placeholder_without_a_value_is_an_error() -> None:
+    facts = account_policies.facts_for(Settings(broker_username="u", broker_password="p"), OWN_ACCOUNT)
+    with pytest.raises(KeyError, match=r"no value for placeholder \$\{NOPE\}"):
+        account_policies.fill('{"a": "${NOPE}"}', facts)

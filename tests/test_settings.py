@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from broker.bucket_config import create_bucket_arguments
-from broker.settings import SettingsError, aws_configured, from_env
+from broker.settings import DEFAULT_CATALOG, SettingsError, aws_configured, from_env
 
 CREDENTIALS = {"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p"}
 
@@ -139,3 +141,128 @@ def test_deprovision_sync_max_objects_is_one_listing_page_at_most() -> None:
     for wrong in ("1001", "-1", "many"):
         with pytest.raises(SettingsError, match="DEPROVISION_SYNC_MAX_OBJECTS"):
             from_env({**base, "DEPROVISION_SYNC_MAX_OBJECTS": wrong})
+
+
+def test_every_variable_reaches_the_settings() -> None:
+    settings = from_env(
+        {
+            **CREDENTIALS,
+            "AWS_DEFAULT_REGION": "eu-west-2",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9/",
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "IAM_USER_PATH": "/team-a/",
+            "KEY_PROPAGATION_TIMEOUT": "0",
+            "DEPLOY_ENV": "staging",
+            "CATALOG_PATH": "/etc/broker/catalog.yml",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert (settings.broker_username, settings.broker_password) == ("u", "p")
+    assert settings.aws_region == "eu-west-2"
+    assert settings.aws_endpoint_url == "http://127.0.0.1:9/"
+    assert settings.s3_endpoint == "http://127.0.0.1:9"
+    assert (settings.aws_access_key_id, settings.aws_secret_access_key) == ("AKIAEXAMPLE", "secret")
+    assert settings.user_path("i") == "/team-a/i/"
+    assert settings.key_propagation_timeout == 0
+    assert settings.deploy_env == "staging"
+    assert settings.catalog_path == Path("/etc/broker/catalog.yml")
+    assert settings.log_level == "DEBUG"
+    assert from_env({**CREDENTIALS, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-2"}).aws_region == (
+        "eu-west-1"
+    )
+
+
+def test_defaults_of_the_optional_variables() -> None:
+    settings = from_env(CREDENTIALS)
+    assert settings.aws_endpoint_url is None
+    assert (settings.aws_access_key_id, settings.aws_secret_access_key) == (None, None)
+    assert settings.iam_user_path == "/cf-s3-broker/"
+    assert settings.iam_permissions_boundary_arn is None
+    assert settings.key_propagation_timeout == 30
+    assert settings.deploy_env == ""
+    assert settings.catalog_path == DEFAULT_CATALOG
+    assert settings.log_level == "INFO"
+    assert settings.allowed_kms_key_arns == ()
+
+
+def test_empty_aws_variables_count_as_unset() -> None:
+    empty = {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "CATALOG_PATH": ""}
+    settings = from_env({**CREDENTIALS, **empty})
+    assert (settings.aws_endpoint_url, settings.aws_access_key_id, settings.aws_secret_access_key) == (None, None, None)
+    assert settings.catalog_path == DEFAULT_CATALOG
+
+
+@pytest.mark.parametrize("given", [{"BROKER_USERNAME": "u"}, {"BROKER_PASSWORD": "p"}])
+def test_both_broker_credentials_are_required(given: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match=r"^BROKER_USERNAME and BROKER_PASSWORD must both be set$"):
+        from_env(given)
+
+
+def test_key_propagation_timeout_is_zero_or_more_seconds() -> None:
+    with pytest.raises(SettingsError, match=r"^KEY_PROPAGATION_TIMEOUT must be zero or more seconds$"):
+        from_env({**CREDENTIALS, "KEY_PROPAGATION_TIMEOUT": "-0.5"})
+    with pytest.raises(SettingsError, match=r"^KEY_PROPAGATION_TIMEOUT must be a number of seconds$"):
+        from_env({**CREDENTIALS, "KEY_PROPAGATION_TIMEOUT": "soon"})
+    assert from_env({**CREDENTIALS, "KEY_PROPAGATION_TIMEOUT": "0.5"}).key_propagation_timeout == 0.5
+
+
+def test_prefix_lengths_leave_room_for_a_guid() -> None:
+    longest_bucket_prefix, longest_user_prefix = "a" * 26 + "-", "A" * 28
+    settings = from_env({**CREDENTIALS, "BUCKET_PREFIX": longest_bucket_prefix, "IAM_USER_PREFIX": longest_user_prefix})
+    assert len(settings.bucket_name("0" * 36)) == 63 and len(settings.user_name("0" * 36)) == 64
+    with pytest.raises(SettingsError, match=r"BUCKET_PREFIX 'aaaa.*' is too long: at most 27 characters"):
+        from_env({**CREDENTIALS, "BUCKET_PREFIX": "a" + longest_bucket_prefix})
+    with pytest.raises(SettingsError, match=r"IAM_USER_PREFIX 'AAAA.*' is too long: at most 28 characters"):
+        from_env({**CREDENTIALS, "IAM_USER_PREFIX": "A" + longest_user_prefix})
+
+
+def test_bucket_prefix_refusals_say_why() -> None:
+    with pytest.raises(SettingsError) as caught:
+        from_env({**CREDENTIALS, "BUCKET_PREFIX": "Team-"})
+    assert str(caught.value) == (
+        "BUCKET_PREFIX 'Team-' must start with a lower-case letter or digit, hold only a-z, 0-9 and '-', "
+        "and end with '-' (an empty prefix would let the broker's policy reach every bucket of the account)"
+    )
+    for reserved in ("xn--a-", "sthree-a-"):
+        with pytest.raises(SettingsError, match="uses a prefix S3 reserves"):
+            from_env({**CREDENTIALS, "BUCKET_PREFIX": reserved})
+
+
+def test_iam_user_prefix_may_use_every_character_iam_allows() -> None:
+    assert from_env({**CREDENTIALS, "IAM_USER_PREFIX": "Team_A+=,.@-"}).user_name("b") == "Team_A+=,.@-b"
+    with pytest.raises(SettingsError, match="must be non-empty and hold only letters, digits and"):
+        from_env({**CREDENTIALS, "IAM_USER_PREFIX": "team/a"})
+
+
+def test_cidrs_with_host_bits_are_taken_as_written() -> None:
+    # Operators copy egress addresses with their mask; AWS reads 10.1.2.3/8 as 10.0.0.0/8.
+    assert from_env({**CREDENTIALS, "ALLOWED_SOURCE_CIDRS": "10.1.2.3/8"}).allowed_source_cidrs == ("10.1.2.3/8",)
+
+
+def test_flags_are_true_or_false_in_any_case() -> None:
+    with pytest.raises(SettingsError, match=r"^IAM_PERMISSIONS_BOUNDARY_ARN is required"):
+        from_env({**CF_AWS, "ALLOW_USERS_WITHOUT_BOUNDARY": "FALSE"})
+    assert from_env({**CF_AWS, "ALLOW_USERS_WITHOUT_BOUNDARY": " True "}).iam_permissions_boundary_arn is None
+
+
+def test_cloud_foundry_refusals_tell_the_operator_what_to_do() -> None:
+    with pytest.raises(SettingsError) as caught:
+        from_env({"VCAP_APPLICATION": "{}", "BROKER_PASSWORD": "p"})
+    assert str(caught.value) == (
+        "on Cloud Foundry these settings are required: BROKER_USERNAME, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+        "AWS_REGION"
+    )
+    with pytest.raises(SettingsError) as caught:
+        from_env(CF_AWS)
+    assert str(caught.value) == (
+        "IAM_PERMISSIONS_BOUNDARY_ARN is required on Cloud Foundry: every binding user gets that permissions "
+        "boundary, and the broker policy lets the broker create users only with it, so a leaked broker key "
+        "cannot make an admin. Create it with `python -m broker policies` (see docs/operators.md), or set "
+        "ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
+    )
+
+
+def test_an_aws_profile_means_aws_is_configured() -> None:
+    assert aws_configured({"AWS_PROFILE": "prod"})
+    assert not aws_configured({"AWS_PROFILE": ""})
