@@ -20,7 +20,7 @@ from broker.parameters import BindingConfig, binding_config
 from broker.users import Users
 
 # A binding id becomes part of an IAM user name.
-BINDING_ID_FORM = re.compile(r"[\w+=,.@-]{1,64}")
+BINDING_ID_FORM = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")  # ASCII only, as IAM user names
 
 
 def predecessor_binding_id() -> str | None:

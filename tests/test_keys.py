@@ -108,7 +108,7 @@ def test_the_predecessor_must_be_a_binding_of_the_same_instance(
     assert not user_exists(iam, binding_id)
 
 
-@pytest.mark.parametrize("value", [42, "", "../x", ["a"]])
+@pytest.mark.parametrize("value", [42, "", "../x", ["a"], "bindung-\u00fc"])
 def test_a_malformed_predecessor_binding_id_is_400(osb: OSBClient, instance: str, iam: Any, value: Any) -> None:
     binding_id = new_id()
     response = osb.bind(instance, binding_id, predecessor_binding_id=value)
