@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from broker import deadlines, envelope
 from broker.audit import REQUEST_IDENTITY, audit_record, log_audit
-from broker.aws import MAX_POOL_CONNECTIONS, make_clients, own_account_id
+from broker.aws import MAX_POOL_CONNECTIONS, make_clients
 from broker.bindings import Bindings
 from broker.bodies import BodyLimits
 from broker.buckets import Buckets
@@ -28,6 +28,7 @@ from broker.metrics import metrics_from_environment
 from broker.osb import S3ServiceBroker
 from broker.probe import KeyProbe
 from broker.settings import Settings, from_env
+from broker.startup import check_aws_access
 from broker.users import Users
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
     catalog = load_catalog(settings.catalog_path)
     clients = make_clients(settings)
+    # The key is checked here, in each worker, not in the gunicorn master (see broker/startup.py).
+    identity = check_aws_access(settings, clients.sts)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
     probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
@@ -80,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         buckets,
         users,
         pool,
-        own_account=own_account_id(clients.sts),
+        own_account=identity.account_id,
         key_in_flight_seconds=KEY_IN_FLIGHT_SECONDS,
     )
     service_broker = S3ServiceBroker(catalog, Instances(settings, catalog, buckets, bindings.remove_all_of), bindings)
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
     app.extensions["s3_broker.aws"] = clients
     app.extensions["s3_broker.probe"] = probe
+    app.extensions["s3_broker.identity"] = identity  # logged once per server by gunicorn_config
     # Auth is checked by the app itself, first and in constant time (see before_osb_request).
     blueprint = get_blueprint(
         service_broker, None, logging.getLogger("openbrokerapi"), authenticator=NoneBrokerAuthenticator()
