@@ -1,4 +1,4 @@
-"""botocore's endpoint table, kept to the services the broker's clients use.
+"""botocore's data, kept to the services the broker's clients use.
 
 botocore reads endpoints.json (every service of every partition: about 7 MiB of objects once
 parsed) to make a client, and its session's loader keeps it for the life of the process. The
@@ -27,6 +27,11 @@ def keep_services(endpoints: dict[str, Any], services: frozenset[str] = SERVICES
 
 
 class LeanLoader(Loader):
+    def list_available_services(self, type_name: str) -> list[str]:
+        # botocore lists all ~400 service directories (a stat each) to check that a name exists;
+        # only the broker's services are ever asked for.
+        return [name for name in sorted(SERVICES) if self.list_api_versions(name, type_name)]
+
     def load_data_with_path(self, name: str) -> tuple[Any, str]:
         # The base class caches what it returns; trimming the same object trims the cached copy.
         data, path = super().load_data_with_path(name)

@@ -48,12 +48,13 @@ def test_the_trimmed_endpoint_table_resolves_as_the_full_one(service: str, regio
     assert endpoint(lean_session()) == endpoint(botocore.session.get_session())
 
 
-def test_the_trimmed_endpoint_table_holds_only_the_brokers_services() -> None:
+def test_the_lean_loader_knows_only_the_brokers_services() -> None:
     session = lean_session()
     session.create_client("s3", region_name="eu-west-2", aws_access_key_id="a", aws_secret_access_key="b")
     endpoints, _ = session.get_component("data_loader").load_data_with_path("endpoints")
     listed = {name for partition in endpoints["partitions"] for name in partition["services"]}
     assert listed and listed <= SERVICES
+    assert set(session.get_available_services()) == SERVICES
 
 
 def test_pointed_at_aws_the_gunicorn_master_loads_neither_boto3_nor_moto() -> None:
