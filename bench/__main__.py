@@ -20,8 +20,8 @@ from bench.report import render_markdown
 from bench.results import write_results
 from bench.scale import ScaleRun, measure_scale
 from bench.seeding import Seeder
+from bench.served import measure_served
 from bench.servers import BareWsgiServer, expect, instrumented_broker
-from bench.throughput import measure_throughput
 from tests.harness import REGION, Backend, BrokerServer, OSBClient
 
 STARTED = time.perf_counter()
@@ -83,15 +83,15 @@ def operations(
 
 def instrumentation(recorder: AwsCallRecorder) -> dict[str, Any]:
     return {
-        "boto3_sessions_hooked": recorder.sessions_attached,
+        "botocore_sessions_hooked": recorder.sessions_attached,
         "key_probe_hooked": recorder.key_probe_hooked,
-        "how": "botocore before-send/after-call hooks on the broker's boto3 session; "
+        "how": "botocore before-send/after-call hooks on the broker's botocore session; "
         "broker.probe.KeyProbe.refusal wrapped for the probe it signs itself",
     }
 
 
 def first_backend_sections(options: Options, timer: Timer, results: dict[str, Any]) -> None:
-    """Operations, concurrency and gunicorn throughput share one moto; it holds no leftovers between them."""
+    """Operations, concurrency and the gunicorn comparison share one moto; it holds no leftovers between them."""
     with moto_backend() as backend:
         recorder = AwsCallRecorder()
         floor = Floor(backend.moto.endpoint, REGION, backend.broker)
@@ -110,11 +110,16 @@ def first_backend_sections(options: Options, timer: Timer, results: dict[str, An
         if "throughput" in options.sections:
             run = timer.run(
                 "throughput",
-                lambda: measure_throughput(
-                    backend, options.load_threads, options.load_seconds, options.load_max_requests
+                lambda: measure_served(
+                    backend,
+                    options.load_threads,
+                    options.load_seconds,
+                    options.served_rounds,
+                    options.binds_at_once,
+                    progress,
                 ),
             )
-            results["throughput"] = asdict(run)
+            results["served"] = asdict(run)
 
 
 def scale_section(options: Options, timer: Timer, results: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Counting the AWS calls a process makes, with botocore's own event hooks.
 
-Every boto3 client copies its session's event handlers when it is made, so a handler registered
+Every botocore client copies its session's event handlers when it is made, so a handler registered
 on a session sees every call of every client made from it afterwards: the broker's S3 and IAM
 clients. This is measurement only: the handlers return None, so botocore sends every request as
 it would without them.
@@ -24,8 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-import boto3.session
+import botocore.session
 
 # The access key id in a SigV4 Authorization header: "Credential=AKID/date/region/service/...".
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
@@ -113,25 +112,24 @@ def signing_key(authorization: str | bytes | None) -> str:
 
 @contextmanager
 def recording_new_sessions(recorder: AwsCallRecorder) -> Iterator[None]:
-    """While inside, every boto3 Session made (the broker's, in create_app) gets the recorder attached.
+    """While inside, every botocore Session made (the broker's, in create_app) gets the recorder attached.
 
-    Both names boto3 offers for the class are swapped, and put back on the way out, so only the
-    sessions made while building the app are instrumented.
+    botocore.session.get_session, which the broker and boto3 alike call, makes the module's
+    `Session`: that name is swapped, and put back on the way out, so only the sessions made while
+    building the app are instrumented.
     """
-    original = boto3.session.Session
+    original = botocore.session.Session
 
     class RecordedSession(original):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            recorder.attach(self.events)
+            recorder.attach(self.get_component("event_emitter"))
 
-    boto3.session.Session = RecordedSession  # type: ignore[misc]
-    boto3.Session = RecordedSession  # type: ignore[misc]
+    botocore.session.Session = RecordedSession  # type: ignore[misc]
     try:
         yield
     finally:
-        boto3.session.Session = original  # type: ignore[misc]
-        boto3.Session = original  # type: ignore[misc]
+        botocore.session.Session = original  # type: ignore[misc]
 
 
 @contextmanager

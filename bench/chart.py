@@ -1,4 +1,5 @@
-"""latest.png: latency per operation against its floor, and latency against the number of existing instances."""
+"""latest.png: latency per operation against its floor, latency against the number of existing instances,
+and the catalog's CPU per request under gunicorn against a bare openbrokerapi app."""
 
 from __future__ import annotations
 
@@ -91,8 +92,35 @@ def scale_panel(axes: Axes, all_points: list[dict[str, Any]]) -> None:
     axes.grid(alpha=0.3)
 
 
+def served_panel(axes: Axes, catalog: list[dict[str, Any]]) -> None:
+    """Catalog CPU per request under gunicorn, broker against the bare app, RSS per worker written on each bar."""
+    setups = list(dict.fromkeys(s["setup"] for s in catalog))
+    height = 0.38
+    for offset, app, colour in (
+        (-height / 2, "broker", BROKER_COLOUR),
+        (height / 2, "bare openbrokerapi", FLOOR_COLOUR),
+    ):
+        rows = [next(s for s in catalog if s["setup"] == setup and s["app"] == app) for setup in setups]
+        medians = [r["cpu_ms_per_request"]["median"] for r in rows]
+        errors = [
+            [m - r["cpu_ms_per_request"]["min"] for m, r in zip(medians, rows, strict=True)],
+            [r["cpu_ms_per_request"]["max"] - m for m, r in zip(medians, rows, strict=True)],
+        ]
+        positions = [p + offset for p in range(len(setups))]
+        axes.barh(positions, medians, height, xerr=errors, color=colour, capsize=3, label=app)
+        for position, row, median in zip(positions, rows, medians, strict=True):
+            axes.text(median * 1.02, position, f" {row['worker_rss_mib_max']} MiB/worker", va="center", fontsize=8)
+    axes.set_yticks(range(len(setups)), setups)
+    axes.invert_yaxis()
+    axes.set_xlabel("worker CPU ms per GET /v2/catalog (median, bar min-max)")
+    axes.set_title("Under gunicorn: broker vs bare openbrokerapi")
+    axes.set_xlim(right=axes.get_xlim()[1] * 1.5)
+    axes.legend(loc="lower right", fontsize=8)
+    axes.grid(axis="x", alpha=0.3)
+
+
 def write_chart(results: dict[str, Any], path: Path) -> None:
-    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1.25, 1]})
+    figure, (left, right, served) = plt.subplots(1, 3, figsize=(20, 5.5), gridspec_kw={"width_ratios": [1.25, 1, 0.9]})
     if "operations" in results:
         operations_panel(left, results["operations"])
     else:
@@ -101,6 +129,10 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
         scale_panel(right, results["scale"]["points"])
     else:
         right.set_axis_off()
+    if "served" in results:
+        served_panel(served, results["served"]["catalog"])
+    else:
+        served.set_axis_off()
     machine = results["machine"]
     figure.suptitle(
         f"S3 broker on moto, {machine['nproc']} CPUs {machine['cpu_model']}, {machine['date']}", fontsize=10

@@ -11,12 +11,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bench.floor import Floor
 from bench.servers import expect
 from bench.stats import Latency, summarize, timed
-from tests.harness import BASIC, BrokerServer, new_id
+from tests.harness import BASIC, BrokerServer, OSBClient, new_id
+
+
+class OsbServer(Protocol):
+    """A broker to send OSB requests to: the bench's in-process server or gunicorn."""
+
+    def osb(self) -> OSBClient: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ def burst(operation: str, side: str, mode: str, calls: list[Callable[[], Any]]) 
     )
 
 
-def broker_binds(server: BrokerServer, count: int, mode: str) -> BurstResult:
+def broker_binds(server: OsbServer, count: int, mode: str) -> BurstResult:
     """`count` binds of one instance; each request on its own client, as separate Cloud Controller workers."""
     osb = server.osb()
     instance = new_id()
@@ -81,7 +87,7 @@ def broker_binds(server: BrokerServer, count: int, mode: str) -> BurstResult:
     return result
 
 
-def broker_provisions(server: BrokerServer, count: int, mode: str) -> BurstResult:
+def broker_provisions(server: OsbServer, count: int, mode: str) -> BurstResult:
     instances = [new_id() for _ in range(count)]
     clients = [server.osb() for _ in instances]
     calls = [lambda c=c, i=i: expect(c.provision(i), 201) for c, i in zip(clients, instances, strict=True)]

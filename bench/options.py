@@ -18,8 +18,8 @@ class Options:
     scale_sizes: list[int]
     scale_rounds: int
     load_seconds: float
-    load_max_requests: int
     load_threads: int
+    served_rounds: int
     sections: list[str]
     results_dir: Path
 
@@ -52,9 +52,13 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "5,000 takes about 100 s to make on two cores)",
     )
     parser.add_argument("--scale-rounds", type=int, default=15, help="rounds per scale size (15)")
-    parser.add_argument("--load-seconds", type=float, default=10.0, help="catalog load duration (10)")
-    parser.add_argument("--load-max-requests", type=int, default=20000, help="catalog load request cap (20000)")
-    parser.add_argument("--load-threads", type=int, default=4, help="catalog load client threads (4)")
+    parser.add_argument(
+        "--load-seconds", type=float, default=3.0, help="catalog load under gunicorn per round, set-up and app (3)"
+    )
+    parser.add_argument("--load-threads", type=int, default=4, help="threads per catalog load process (4, in 2)")
+    parser.add_argument(
+        "--served-rounds", type=int, default=3, help="rounds of the gunicorn comparison, a fresh server each (3)"
+    )
     parser.add_argument(
         "--sections", type=section_list, default=list(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}"
     )
@@ -67,8 +71,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
         scale_sizes=args.scale_sizes,
         scale_rounds=args.scale_rounds,
         load_seconds=args.load_seconds,
-        load_max_requests=args.load_max_requests,
         load_threads=args.load_threads,
+        served_rounds=args.served_rounds,
         sections=args.sections,
         results_dir=args.results_dir,
     )

@@ -205,31 +205,107 @@ def scale_section(results: dict[str, Any]) -> str:
     )
 
 
-def throughput_section(results: dict[str, Any]) -> str:
-    run = results["throughput"]
-    processes = run["processes"]
-    memory = "; ".join(f"{p['role']} {p['pid']}: {p['peak_rss_mib']} MiB" for p in processes)
-    cpu = ", ".join(f"{p['role']} {p['pid']} {p['load_cpu_s']} s" for p in processes)
-    rows = [
-        ["command", f"`{run['command']}`"],
-        ["workers x threads", f"{run['workers']} x {run['threads_per_worker']}"],
-        ["log level", run["log_level"]],
-        ["process start to first answered request", f"{run['startup_to_first_answer_s']} s"],
-        [
-            "load",
-            f"{run['client_threads']} client threads for {run['seconds']} s, kept-alive connections "
-            f"renewed every {run['requests_per_connection']} requests",
-        ],
-        ["requests (errors)", f"{run['requests']} ({run['errors']})"],
-        ["requests/s", run["requests_per_s"]],
-        [
-            "p50 / p90 / p99 ms",
-            f"{run['latency']['median_ms']} / {run['latency']['p90_ms']} / {run['latency']['p99_ms']}",
-        ],
-        ["CPU during the load", f"load generator {run['client_cpu_s']} s; {cpu}"],
-        ["peak RSS (VmHWM)", memory],
+def spread_text(spread: dict[str, float]) -> str:
+    return f"{spread['median']} ({spread['min']}-{spread['max']})"
+
+
+def in_process_binds(results: dict[str, Any]) -> str:
+    """The in-process section's 50 binds, for comparison with the same under gunicorn."""
+    bursts = {
+        b["mode"]: b for b in results.get("concurrency", []) if b["operation"] == "bind" and b["side"] == "broker"
+    }
+    if "at once" not in bursts or "one by one" not in bursts:
+        return ""
+    at_once, one_by_one = bursts["at once"]["wall_s"], bursts["one by one"]["wall_s"]
+    return f"in-process (above): {at_once} s at once, {one_by_one} s one by one ({at_once / one_by_one:.2f})"
+
+
+def served_section(results: dict[str, Any]) -> str:
+    run = results["served"]
+    rows = []
+    for served in run["catalog"]:
+        rows.append(
+            [
+                served["setup"],
+                served["app"],
+                spread_text(served["cpu_ms_per_request"]),
+                spread_text(served["requests_per_s"]),
+                served["latency"]["median_ms"],
+                served["latency"]["p99_ms"],
+                served["worker_rss_mib_max"],
+                served["master_rss_mib_max"],
+                spread_text(served["startup_s"]),
+            ]
+        )
+    header = [
+        "set-up",
+        "app",
+        "worker CPU ms/request",
+        "requests/s",
+        "p50 ms",
+        "p99 ms",
+        "RSS/worker MiB",
+        "master MiB",
+        "start to first answer s",
     ]
-    return "\n".join(["## GET /v2/catalog under gunicorn (the Procfile's command)", "", table(["", ""], rows)])
+    split = "; ".join(
+        f"{s['setup']}, {s['app']}: " + ", ".join(str(r["worker_cpu_s"]) for r in s["rounds"]) for s in run["catalog"]
+    )
+    inside = run["in_process"]
+    in_process_rows = [
+        ["the broker's whole WSGI call", inside["broker_wsgi_us"]],
+        ["its own work alone (before- and after-request hooks)", inside["broker_hooks_us"]],
+        ["the bare openbrokerapi app's whole WSGI call", inside["bare_wsgi_us"]],
+    ]
+    bind_rows = []
+    for binds in run["binds"]:
+        by_mode = {b["mode"]: b for b in binds["bursts"]}
+        at_once, one_by_one = by_mode["at once"], by_mode["one by one"]
+        bind_rows.append(
+            [
+                binds["setup"],
+                at_once["count"],
+                at_once["wall_s"],
+                one_by_one["wall_s"],
+                f"{at_once['wall_s'] / one_by_one['wall_s']:.2f}",
+                at_once["latency"]["p90_ms"],
+                max(binds["worker_rss_mib"]),
+            ]
+        )
+    return "\n".join(
+        [
+            "## The broker and a bare openbrokerapi app under gunicorn",
+            "",
+            "Both run the Procfile's way on Cloud Foundry (VCAP_APPLICATION and AWS set; the broker checks its key "
+            "with STS in each worker), with the same gunicorn settings (bench/bare_gunicorn_config.py copies the "
+            "broker's), one after the other in each round on a fresh server. The bare app is openbrokerapi's "
+            "blueprint with basic auth serving the same catalog (bench/bare_app.py), encoding it per request as "
+            "openbrokerapi does. Figures: median (min-max) over "
+            f"{run['rounds']} rounds of {run['seconds_per_round']:g} s; load from {run['client_processes']} "
+            f"processes x {run['client_threads']} threads, each connection replaced every "
+            f"{run['requests_per_connection']} requests: gunicorn keeps a kept-alive connection on the worker "
+            "that accepted it, so a few long ones can all land on one worker and cap the rate at one core. "
+            "Client and servers share the machine's cores, so requests/s depends on the client too; CPU per "
+            "request (the workers' CPU over the requests answered) hardly does. RSS after the load.",
+            "",
+            table(header, rows),
+            "",
+            f"Worker CPU seconds per round (the spread over workers): {split}.",
+            "",
+            f"In-process, no server (one process set up as a worker, {inside['requests']} requests, "
+            f"catalog {inside['catalog_bytes']} bytes), CPU microseconds per GET /v2/catalog:",
+            "",
+            table(["", "us"], in_process_rows),
+            "",
+            "Binds over HTTP through gunicorn's two workers, from the bench's process (each request on its own "
+            f"client, all on one instance); {in_process_binds(results)}:",
+            "",
+            table(
+                ["set-up", "binds", "at once s", "one by one s", "ratio", "p90 at once ms", "RSS/worker after MiB"],
+                bind_rows,
+            ),
+        ]
+    )
 
 
 def flags_section(results: dict[str, Any]) -> str:
@@ -279,6 +355,6 @@ def render_markdown(results: dict[str, Any]) -> str:
         parts.append(concurrency_section(results))
     if "scale" in results:
         parts.append(scale_section(results))
-    if "throughput" in results:
-        parts.append(throughput_section(results))
+    if "served" in results:
+        parts.append(served_section(results))
     return "\n\n".join(parts) + "\n"

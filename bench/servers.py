@@ -34,14 +34,16 @@ def quiet_request_logs() -> None:
 
 @contextmanager
 def instrumented_broker(backend: Backend, recorder: AwsCallRecorder) -> Iterator[BrokerServer]:
-    """The broker app serving on loopback, its boto3 session and key probe reporting every AWS call to `recorder`.
+    """The broker app serving on loopback, its botocore session and key probe reporting every AWS call to `recorder`.
 
     Log level WARNING: the per-request INFO line would interleave with the bench's output.
     """
     with recording_new_sessions(recorder):
         server = BrokerServer(backend.settings(log_level="WARNING"))
     if recorder.sessions_attached == 0:
-        raise RuntimeError("the broker made no boto3 session while its app was built: its AWS calls cannot be counted")
+        raise RuntimeError(
+            "the broker made no botocore session while its app was built: its AWS calls cannot be counted"
+        )
     quiet_request_logs()
     try:
         with recording_key_probes(recorder), server:

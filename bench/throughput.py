@@ -1,9 +1,9 @@
-"""`GET /v2/catalog` under gunicorn as the Procfile runs it: start-up time, requests/s, latency, memory.
+"""Running gunicorn as the Procfile does and loading `GET /v2/catalog`: what bench.served and
+bench.slow_clients share.
 
 The broker is pointed at the bench's moto through the environment, as an operator points it at
-AWS, so it does not start its embedded one. The load comes from a few threads of this process
-on kept-alive connections, for a bounded time and a bounded count; client and server share the
-machine's cores, so the CPU each side used is reported beside the rate.
+AWS, so it does not start its embedded one. The load comes from threads on kept-alive
+connections, for a bounded time and a bounded count.
 
 Each connection is replaced every REQUESTS_PER_CONNECTION requests: a kept-alive connection stays
 with the worker that accepted it, and with a handful of them all may land on one worker, whose
@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import http.client
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -25,44 +24,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from bench.stats import Latency, summarize
-from tests.harness import REPO, Backend, free_port
+from tests.harness import REPO, Backend
 
 USERNAME = "cc"
 PASSWORD = "bench-broker-password"
 STARTUP_LIMIT_S = 60.0
 REQUESTS_PER_CONNECTION = 50
-
-
-@dataclass(frozen=True)
-class ProcessUsage:
-    pid: int
-    role: str  # "master" or "worker"
-    peak_rss_mib: float  # VmHWM
-    rss_mib: float  # VmRSS at the end of the load
-    load_cpu_s: float  # CPU seconds used during the load
-
-
-@dataclass(frozen=True)
-class ThroughputResult:
-    command: str
-    workers: int
-    threads_per_worker: str
-    startup_to_first_answer_s: float
-    client_threads: int
-    requests_per_connection: int
-    requests: int
-    errors: int
-    seconds: float
-    requests_per_s: float
-    latency: Latency
-    processes: list[ProcessUsage]
-    log_level: str
-    # CPU seconds the load generator spent: if it is near the wall time, it, not the broker, set the pace.
-    client_cpu_s: float
 
 
 def gunicorn_command() -> list[str]:
@@ -147,16 +116,6 @@ def cpu_seconds_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def usage_of(pid: int, role: str, cpu_before: float) -> ProcessUsage:
-    memory = memory_mib(pid)
-    return ProcessUsage(pid, role, memory["VmHWM"], memory["VmRSS"], round(cpu_seconds_of(pid) - cpu_before, 2))
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def load(port: int, threads: int, seconds: float, max_requests: int) -> tuple[float, list[float], int]:
     """Each thread asks for the catalog until time or its share of the count runs out, reconnecting now and then."""
     headers = catalog_headers()
@@ -217,34 +176,3 @@ def running_gunicorn(command: list[str], environ: dict[str, str]) -> Iterator[su
             raise
         finally:
             stop(process)
-
-
-def measure_throughput(backend: Backend, client_threads: int, seconds: float, max_requests: int) -> ThroughputResult:
-    port = free_port()
-    environ = broker_environment(backend, port)
-    command = gunicorn_command()
-    started = time.perf_counter()
-    with running_gunicorn(command, environ) as process:
-        startup = wait_for_first_answer(port, process, started)
-        roles = {process.pid: "master"} | {pid: "worker" for pid in child_pids(process.pid)}
-        cpu_before = {pid: cpu_seconds_of(pid) for pid in roles}
-        client_cpu = own_cpu_seconds()
-        elapsed, latencies, errors = load(port, client_threads, seconds, max_requests)
-        client_cpu = own_cpu_seconds() - client_cpu
-        processes = [usage_of(pid, role, cpu_before[pid]) for pid, role in roles.items()]
-    return ThroughputResult(
-        command="gunicorn " + " ".join(command[-3:]),
-        workers=len(roles) - 1,
-        threads_per_worker=environ.get("GUNICORN_THREADS", "greenlets (gevent worker, the default)"),
-        startup_to_first_answer_s=round(startup, 3),
-        client_threads=client_threads,
-        requests_per_connection=REQUESTS_PER_CONNECTION,
-        requests=len(latencies),
-        errors=errors,
-        seconds=round(elapsed, 2),
-        requests_per_s=round(len(latencies) / elapsed, 1),
-        latency=summarize(latencies),
-        processes=processes,
-        log_level=environ.get("LOG_LEVEL", "INFO (default)"),
-        client_cpu_s=round(client_cpu, 2),
-    )

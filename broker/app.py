@@ -8,18 +8,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Request, Response, g, jsonify, request
 from openbrokerapi.api import get_blueprint
 from openbrokerapi.auth import NoneBrokerAuthenticator
 from werkzeug.exceptions import HTTPException
 
 from broker import deadlines, envelope
-from broker.audit import REQUEST_IDENTITY, audit_record
-from broker.aws import MAX_POOL_CONNECTIONS, make_clients, own_account_id
+from broker.audit import REQUEST_IDENTITY, audit_record, log_audit
+from broker.aws import MAX_POOL_CONNECTIONS, make_clients
 from broker.bindings import Bindings
 from broker.bodies import BodyLimits
 from broker.buckets import Buckets
 from broker.catalog import load_catalog
+from broker.catalog_answer import CATALOG_ENDPOINT, CatalogAnswer
 from broker.errors import BrokerError, from_aws
 from broker.instances import Instances
 from broker.logs import configure_logging
@@ -27,6 +28,7 @@ from broker.metrics import metrics_from_environment
 from broker.osb import S3ServiceBroker
 from broker.probe import KeyProbe
 from broker.settings import Settings, from_env
+from broker.startup import check_aws_access
 from broker.users import Users
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
     catalog = load_catalog(settings.catalog_path)
     clients = make_clients(settings)
+    # The key is checked here, in each worker, not in the gunicorn master (see broker/startup.py).
+    identity = check_aws_access(settings, clients.sts)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
     probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
@@ -79,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         buckets,
         users,
         pool,
-        own_account=own_account_id(clients.sts),
+        own_account=identity.account_id,
         key_in_flight_seconds=KEY_IN_FLIGHT_SECONDS,
     )
     service_broker = S3ServiceBroker(catalog, Instances(settings, catalog, buckets, bindings.remove_all_of), bindings)
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
     app.extensions["s3_broker.aws"] = clients
     app.extensions["s3_broker.probe"] = probe
+    app.extensions["s3_broker.identity"] = identity  # logged once per server by gunicorn_config
     # Auth is checked by the app itself, first and in constant time (see before_osb_request).
     blueprint = get_blueprint(
         service_broker, None, logging.getLogger("openbrokerapi"), authenticator=NoneBrokerAuthenticator()
@@ -98,41 +103,50 @@ def create_app(settings: Settings | None = None) -> Flask:
     blueprint.register_error_handler(BotoCoreError, aws_error_response)
     blueprint.register_error_handler(ClientError, aws_error_response)
     app.register_blueprint(blueprint)
+    catalog_answer = CatalogAnswer(app, catalog)
     app.register_error_handler(BrokerError, error_response)
     app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(BotoCoreError, aws_error_response)
     app.register_error_handler(Exception, unexpected_error_response)
 
     @app.before_request
-    def before_osb_request() -> None:
+    def before_osb_request() -> Response | None:
+        # The request itself, not Flask's proxy: every attribute read through the proxy looks the
+        # context up again, about a microsecond each, dozens of times a request.
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
         g.started = time.perf_counter()
-        if request.path == "/health":
-            return
+        if req.path == "/health":
+            return None
         g.deadline = deadlines.start(settings.request_deadline)
-        envelope.check_auth(request, settings)
-        if request.blueprint == OSB_BLUEPRINT:
-            envelope.check_version(request)
-            envelope.check_osb_request(request, settings, catalog)
+        envelope.check_auth(req, settings)
+        if req.blueprint == OSB_BLUEPRINT:
+            envelope.check_version(req)
+            envelope.check_osb_request(req, settings, catalog)
+            if req.endpoint == CATALOG_ENDPOINT:
+                # Checked as every OSB request; answered here with bytes made once (broker/catalog_answer.py).
+                return catalog_answer.response()
+        return None
 
     @app.after_request
     def after_request(response: Response) -> Response:
-        identity = request.headers.get(REQUEST_IDENTITY)
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        identity = req.headers.get(REQUEST_IDENTITY)
         if identity:
             response.headers[REQUEST_IDENTITY] = identity
-        if request.blueprint == OSB_BLUEPRINT:
-            endpoint = (request.endpoint or "").removeprefix(OSB_BLUEPRINT + ".")
+        if req.blueprint == OSB_BLUEPRINT:
+            endpoint = (req.endpoint or "").removeprefix(OSB_BLUEPRINT + ".")
             seconds = time.perf_counter() - g.get("started", time.perf_counter())
             metrics.observe(endpoint, response.status_code, seconds)
             record = audit_record(
                 operation=endpoint,
-                method=request.method,
-                path=request.path,
-                view_args=request.view_args or {},
-                headers=request.headers,
+                method=req.method,
+                path=req.path,
+                view_args=req.view_args or {},
+                headers=req.headers,
                 status=response.status_code,
                 seconds=seconds,
             )
-            audit_log.info("%s %s -> %d (%s)", request.method, request.path, record["status"], endpoint, extra=record)
+            log_audit(audit_log, record)
         return response
 
     @app.teardown_request

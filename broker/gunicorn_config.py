@@ -1,10 +1,11 @@
 """gunicorn settings, for the Procfile (Cloud Foundry) and `make run` (embedded local AWS) alike.
 
-Settings, the broker's port and its AWS key are checked once in the master before any worker
-starts, so a broker with missing or wrong settings refuses to start instead of failing on its
-first request. With no AWS configuration and not on Cloud Foundry, the master starts the
-embedded moto server (once, not per worker) and passes its address and the broker's key to the
-workers through the environment. Every log line is a JSON object (broker/logs.py).
+Settings and the broker's port are checked once in the master before any worker starts, and
+each worker checks the AWS key with STS as it builds the app (it needs the account id anyway),
+so a broker with missing or wrong settings refuses to start instead of failing on its first
+request: a worker that cannot boot makes gunicorn stop. With no AWS configuration and not on
+Cloud Foundry, the master starts the embedded moto server (once, not per worker) and passes its
+address and the broker's key to the workers through the environment. Every log line is a JSON object (broker/logs.py).
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ import gc
 import os
 from typing import Any
 
+from broker import boot, metrics
+from broker.logs import gunicorn_logconfig
+from broker.settings import aws_configured, on_cloud_foundry
+from broker.startup import log_identity, prepare_environment
+
 # gevent must patch ssl before urllib3 (under boto3 and moto) is imported, or creating an SSL
-# context in a worker recurses without end. The master imports them when it starts the embedded
-# moto, so ssl is patched here, first. Only ssl: the master's moto must stay on real threads,
-# which a fork leaves behind (greenlets would follow into every worker and split its state).
-# Workers patch everything when they start.
+# context in a worker recurses without end. The master imports them only when it starts the
+# embedded moto (no AWS configured, not on Cloud Foundry), so then ssl is patched here, first.
+# Only ssl: the master's moto must stay on real threads, which a fork leaves behind (greenlets
+# would follow into every worker and split its state). Workers patch everything when they start.
+# Pointed at AWS, the master imports neither boto3 nor moto (each worker checks the key itself).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
-if worker_class == "gevent":
+_local = not on_cloud_foundry(os.environ) and not aws_configured(os.environ)
+if worker_class == "gevent" and _local:
     from gevent import monkey
 
     monkey.patch_ssl()
-
-from broker import metrics  # noqa: E402 (after patching, see above)
-from broker.logs import gunicorn_logconfig  # noqa: E402
-from broker.startup import prepare_environment  # noqa: E402
 
 _on_cf = "VCAP_APPLICATION" in os.environ
 bind = f"{'0.0.0.0' if _on_cf else '127.0.0.1'}:{os.environ.get('PORT', '8080')}"
@@ -58,11 +62,19 @@ def on_starting(server: Any) -> None:
     _metrics_dir = metrics.make_shared_dir(os.environ)
 
 
+def post_fork(server: Any, worker: Any) -> None:
+    # A worker's boot makes ~100k objects that live as long as it does (modules, botocore models,
+    # the catalog): collecting while they are made only walks them again and again (tens of ms of
+    # start). boot.settle() freezes them and turns collections back on once the app is built.
+    gc.disable()
+
+
 def post_worker_init(worker: Any) -> None:
-    # The app's ~100k long-lived objects (boto3 models, the catalog) would otherwise be walked by
-    # every full garbage collection, stalling all of a worker's threads for tens of milliseconds.
-    gc.collect()
-    gc.freeze()
+    # The account and identity the key belongs to, once per server: by its first worker (age 1).
+    identity = getattr(worker.wsgi, "extensions", {}).get("s3_broker.identity")
+    if identity and worker.age == 1:
+        log_identity(identity)
+    boot.settle()
 
 
 def on_exit(server: Any) -> None:

@@ -23,6 +23,10 @@ QUIET_LOGGERS = {
 _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
+# One encoder for every line: json.dumps with an argument (default=) builds a new one per call.
+_ENCODER = json.JSONEncoder(default=str)
+
+
 class JsonFormatter(logging.Formatter):
     """timestamp, level, logger, message, then the fields given with `extra=`; tracebacks as a field."""
 
@@ -38,7 +42,7 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
 
 def gunicorn_logconfig() -> dict[str, Any]:
@@ -64,6 +68,9 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
     root.setLevel(level)
+    # Process and thread names are looked up for every record (several calls each) and no line
+    # shows them: the JSON lines carry timestamp, level, logger, message and the record's fields.
+    logging.logProcesses = logging.logMultiprocessing = logging.logThreads = False
     logging.getLogger("broker").setLevel(level)
     for name, floor in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level)))

@@ -47,13 +47,22 @@ class Metrics:
         self.requests = Counter(
             "s3_broker_requests", "OSB requests answered", ["endpoint", "status"], registry=self.registry
         )
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.latency = Histogram(
             "s3_broker_request_seconds", "Time to answer an OSB request", ["endpoint"], registry=self.registry
         )
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint=endpoint, status=str(status)).inc()
-        self.latency.labels(endpoint=endpoint).observe(seconds)
+        # The labelled series, looked up once per (endpoint, status): there are a few dozen, and
+        # prometheus_client's own look-up checks the labels and takes a lock on every request.
+        series = self._series.get((endpoint, status))
+        if series is None:
+            series = self._series.setdefault(
+                (endpoint, status),
+                (self.requests.labels(endpoint=endpoint, status=str(status)), self.latency.labels(endpoint=endpoint)),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def exposition(self) -> bytes:
         from prometheus_client import CollectorRegistry, generate_latest

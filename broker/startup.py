@@ -6,50 +6,64 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
+from typing import Any
 
 from broker import ports
+from broker.identity import CallerIdentity, caller_identity
 from broker.settings import Settings, SettingsError, aws_configured, from_env, on_cloud_foundry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_AWS_PORT = 5000
 LOCAL_REGION = "us-east-1"
+# gunicorn's exit status for a worker that could not boot: its master then stops instead of retrying.
+WORKER_BOOT_ERROR = 3
 
 
 def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple[str, int] | None = None) -> Settings:
-    """Check the settings and the broker's port; pointed at AWS, check its key; in local mode first
-    start moto and put its address and keys in `environ`. Exits with status 2 and a message if not."""
+    """Check the settings and the broker's port; in local mode first start moto and put its address
+    and keys in `environ`. Exits with status 2 and a message if not.
+
+    Pointed at AWS, the master only reads settings: each worker checks the key with STS as it builds
+    the app (check_aws_access), so the master never loads boto3 and workers do not inherit it.
+    """
     try:
         if broker_address:
             ports.ensure_free(*broker_address, "PORT")
         if on_cloud_foundry(environ) or aws_configured(environ):
-            settings = from_env(environ)
-            check_aws_access(settings)
-            return settings
+            return from_env(environ)
         return _start_local(environ)
     except SettingsError as error:
         log.error("refusing to start: %s", error)
         raise SystemExit(2) from None
 
 
-def check_aws_access(settings: Settings) -> None:
-    """Ask AWS who the broker's credentials belong to, once: a wrong key stops the start, not a request."""
-    # Imported here: boto3 (and urllib3) must not load before gevent patches ssl (gunicorn_config).
+def check_aws_access(settings: Settings, sts: Any) -> CallerIdentity:
+    """Ask AWS who the broker's credentials belong to: a wrong key stops the start, not a request.
+
+    Called by every worker as it builds the app (which needs the account id anyway). A refusal is
+    logged and ends the worker with gunicorn's "worker failed to boot" status, on which the gunicorn
+    master stops the whole server rather than start another worker.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     from broker.errors import error_code
-    from broker.identity import caller_identity
 
     try:
-        identity = caller_identity(settings)
+        return caller_identity(settings, sts)
     except ClientError as error:
-        raise SettingsError(
+        refusal = (
             f"AWS refused the broker's credentials ({error_code(error)}): "
             "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             + (" and AWS_ENDPOINT_URL" if settings.aws_endpoint_url else "")
-        ) from None
+        )
     except BotoCoreError as error:
-        raise SettingsError(f"could not ask AWS STS who the broker's credentials belong to: {error}") from None
+        refusal = f"could not ask AWS STS who the broker's credentials belong to: {error}"
+    log.error("refusing to start: %s", refusal)
+    raise SystemExit(WORKER_BOOT_ERROR)
+
+
+def log_identity(identity: CallerIdentity) -> None:
     log.info(
         "AWS account %s, broker identity %s",
         identity.account_id,
