@@ -12,7 +12,6 @@ from botocore.config import Config
 
 from broker import deadlines
 from broker.botocore_data import lean_session
-from broker.errors import aws_errors
 from broker.settings import Settings
 
 # Enough connections for every thread that may share a client: request threads and the pool.
@@ -61,12 +60,6 @@ def make_clients(settings: Settings) -> AwsClients:
         return deadlines.guard(made)
 
     return AwsClients(s3=client("s3"), iam=client("iam"), sts=client("sts"))
-
-
-def own_account_id(sts: Any) -> str:
-    """The AWS account the broker's key belongs to (GetCallerIdentity needs no permission)."""
-    with aws_errors("learn its own AWS account (STS GetCallerIdentity)"):
-        return str(sts.get_caller_identity()["Account"])
 
 
 def run_concurrently(pool: Executor, calls: list[Callable[[], Any]]) -> None:

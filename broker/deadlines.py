@@ -47,12 +47,6 @@ def reset(token: Token[Deadline | None]) -> None:
     _current.reset(token)
 
 
-def remaining() -> float | None:
-    """Seconds left for the current request; None outside a request (start-up, tests of parts)."""
-    deadline = _current.get()
-    return None if deadline is None else deadline.left()
-
-
 def check(doing: str) -> float | None:
     """Raise DeadlineExceeded if the request's time is up; otherwise return the seconds left."""
     deadline = _current.get()
