@@ -224,3 +224,28 @@ def test_policy_size_is_counted_minified_up_to_the_limit_inclusive() -> None:
     overhead = len(policies.minified({"x": ""}))
     assert policies.fits_user_policy_limit({"x": "y" * (policies.USER_POLICY_MAX_CHARS - overhead)})
     assert not policies.fits_user_policy_limit({"x": "y" * (policies.USER_POLICY_MAX_CHARS - overhead + 1)})
+
+
+def test_tls_only_denies_every_s3_action_to_everyone_without_tls() -> None:
+    assert policies.bucket_policy("b", public=False, tls_only=True) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyRequestsWithoutTLS",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    assert policies.bucket_policy("b", public=False, tls_only=False) is None
+    # The public-read policy alone carries no TLS statement.
+    assert [s["Sid"] for s in policies.public_read_policy("b")["Statement"]] == ["PublicReadObjects"]
+
+
+def test_a_key_is_never_both_read_only_and_write_only() -> None:
+    with pytest.raises(ValueError, match=r"^a key is read-only or write-only, not both$"):
+        policies.key_actions(read_only=True, write_only=True)
+    assert policies.key_actions(read_only=False, write_only=True) == ((), policies.WRITE_ONLY_OBJECT_ACTIONS)
