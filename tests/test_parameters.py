@@ -313,3 +313,8 @@ def test_fingerprint_is_canonical_json_whatever_the_order() -> None:
     assert fingerprint(value) == hashlib.sha256(canonical.encode()).hexdigest()[:32]
     assert fingerprint({"a": {"c": True, "d": None}, "b": ["x", 1]}) == fingerprint(value)
     assert fingerprint({"s": {"only"}}) == fingerprint({"s": ["only"]})
+
+
+def test_expiry_reaches_the_binding_config() -> None:
+    assert binding_config(PRIVATE, {"expires_in_days": 30}).expires_in_days == 30
+    assert binding_config(PRIVATE, {}).expires_in_days is None

@@ -266,3 +266,27 @@ def test_cloud_foundry_refusals_tell_the_operator_what_to_do() -> None:
 def test_an_aws_profile_means_aws_is_configured() -> None:
     assert aws_configured({"AWS_PROFILE": "prod"})
     assert not aws_configured({"AWS_PROFILE": ""})
+
+
+def test_request_deadline_is_more_than_zero_and_at_most_fifty_seconds() -> None:
+    assert from_env(CREDENTIALS).request_deadline == 30.0
+    assert from_env({**CREDENTIALS, "REQUEST_DEADLINE": "50"}).request_deadline == 50.0
+    assert from_env({**CREDENTIALS, "REQUEST_DEADLINE": "0.5"}).request_deadline == 0.5
+    for wrong in ("0", "50.5", "-1"):
+        with pytest.raises(SettingsError, match=r"^REQUEST_DEADLINE must be more than 0 and at most 50 seconds$"):
+            from_env({**CREDENTIALS, "REQUEST_DEADLINE": wrong})
+    with pytest.raises(SettingsError, match=r"^REQUEST_DEADLINE must be a number of seconds$"):
+        from_env({**CREDENTIALS, "REQUEST_DEADLINE": "soon"})
+
+
+def test_vpc_endpoint_ids_are_a_comma_separated_list_of_vpce_ids() -> None:
+    ids = "vpce-0a1b2c3d4e5f60718, vpce-1a2b3c4d ,"
+    settings = from_env({**CREDENTIALS, "ALLOWED_VPC_ENDPOINT_IDS": ids})
+    assert settings.allowed_vpc_endpoint_ids == ("vpce-0a1b2c3d4e5f60718", "vpce-1a2b3c4d")
+    with pytest.raises(SettingsError, match=r"^ALLOWED_VPC_ENDPOINT_IDS: 'vpc-1a2b3c4d' is not a VPC endpoint id"):
+        from_env({**CREDENTIALS, "ALLOWED_VPC_ENDPOINT_IDS": "vpce-1a2b3c4d,vpc-1a2b3c4d"})
+
+
+def test_deprovision_sync_limit_says_its_range() -> None:
+    with pytest.raises(SettingsError, match=r"^DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 \(one listing page\)$"):
+        from_env({**CREDENTIALS, "DEPROVISION_SYNC_MAX_OBJECTS": "1001"})
