@@ -113,7 +113,7 @@ def check_bucket_prefix(prefix: str) -> None:
             f"BUCKET_PREFIX {prefix!r} must start with a lower-case letter or digit, hold only a-z, 0-9 and '-', "
             "and end with '-' (an empty prefix would let the broker's policy reach every bucket of the account)"
         )
-    if prefix.startswith("xn--") or prefix.startswith("sthree-"):
+    if prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
         raise SettingsError(f"BUCKET_PREFIX {prefix!r} uses a prefix S3 reserves")
 
 

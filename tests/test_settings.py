@@ -21,7 +21,7 @@ def test_defaults() -> None:
     assert settings.allowed_source_cidrs == ()
 
 
-@pytest.mark.parametrize("prefix", ["UPPER-", "under_score-", "-dash", "x" * 28, "xn--", "sthree-a"])
+@pytest.mark.parametrize("prefix", ["UPPER-", "under_score-", "-dash", "x" * 28, "xn--", "sthree-a", "amzn-s3-demo-"])
 def test_bucket_prefix_must_make_valid_bucket_names(prefix: str) -> None:
     with pytest.raises(SettingsError, match="BUCKET_PREFIX"):
         from_env({**CREDENTIALS, "BUCKET_PREFIX": prefix})
