@@ -136,23 +136,22 @@ def _check_org_and_space(body: dict[str, Any]) -> None:
         for value in (top, inner):
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise BadRequest(f"{name} must be a non-empty string.")
-            if value is not None and not GUID_TEXT.fullmatch(value):
-                raise BadRequest(f"{name} {value!r} must be a GUID: letters, digits and - only.")
+            _check_guid(name, value)
         if top is not None and inner is not None and top != inner:
             raise BadRequest(f"{name} differs between the request body and its context.")
 
 
+def _check_guid(label: str, value: Any) -> None:
+    """An org or space GUID, when given, becomes a bucket tag value: a GUID, nothing S3 tags refuse."""
+    if value is not None and (not isinstance(value, str) or not GUID_TEXT.fullmatch(value)):
+        raise BadRequest(f"{label} {value!r} must be a GUID: letters, digits and - only.")
+
+
 def _check_binding_context(body: dict[str, Any]) -> None:
-    """A bind's context names the org the binding is made in; the broker compares it with instances' orgs."""
-    context = body.get("context")
-    if context is None:
-        return
-    if not isinstance(context, dict):
-        raise BadRequest("context must be a JSON object.")
+    """A bind's context (an object, or absent: see _objects) names the org the binding is made in."""
+    context = body.get("context") or {}
     for name in ("organization_guid", "space_guid"):
-        value = context.get(name)
-        if value is not None and (not isinstance(value, str) or not GUID_TEXT.fullmatch(value)):
-            raise BadRequest(f"context.{name} must be a GUID: letters, digits and - only.")
+        _check_guid(f"context.{name}", context.get(name))
 
 
 # What an id may hold, since it becomes part of a name: (pattern, the characters in words, what it names).

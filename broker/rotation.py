@@ -15,12 +15,11 @@ from flask import Response, after_this_request, request
 from broker import records
 from broker.binding_records import config_from_tags
 from broker.catalog import Plan
+from broker.envelope import USER_NAME_PART
 from broker.errors import BadRequest, InvalidParameters, NotFound, Unprocessable
 from broker.parameters import BindingConfig, binding_config
+from broker.settings import IAM_USER_NAME_MAX
 from broker.users import Users
-
-# A binding id becomes part of an IAM user name.
-BINDING_ID_FORM = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")  # ASCII only, as IAM user names
 
 
 def predecessor_binding_id() -> str | None:
@@ -29,7 +28,8 @@ def predecessor_binding_id() -> str | None:
     value = body.get("predecessor_binding_id") if isinstance(body, dict) else None
     if value is None:
         return None
-    if not isinstance(value, str) or not BINDING_ID_FORM.fullmatch(value):
+    # The same rule as a binding id in the URL: it names an IAM user.
+    if not isinstance(value, str) or len(value) > IAM_USER_NAME_MAX or not re.fullmatch(USER_NAME_PART[0], value):
         raise BadRequest("predecessor_binding_id must be the id of an existing binding (a GUID).")
     return value
 
