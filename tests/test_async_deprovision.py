@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from broker import bucket_options
 from tests.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
+from tests.test_instances import versioned_bucket_with_leftovers
 
 SMALL = 3
 
@@ -56,16 +57,7 @@ def exists(s3: Any, name: str) -> bool:
 def big_bucket(osb: OSBClient, s3: Any) -> str:
     """A versioned bucket that lets the broker delete its objects, holding versions, delete markers
     and an unfinished multipart upload: more than SMALL of them."""
-    instance = new_id()
-    parameters = {"versioning": True, "delete_objects_with_service": True}
-    assert osb.provision(instance, BASIC, parameters).status_code == 201
-    name = bucket(instance)
-    for n in range(6):
-        s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v1")
-        s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v2")
-    s3.delete_object(Bucket=name, Key="file-0")
-    s3.create_multipart_upload(Bucket=name, Key="unfinished")
-    return instance
+    return versioned_bucket_with_leftovers(osb, s3, files=6)
 
 
 def test_big_bucket_without_accepts_incomplete_is_422_async_required_and_untouched(osb: OSBClient, s3: Any) -> None:

@@ -231,16 +231,23 @@ def test_deprovision_empty_bucket_then_gone(osb: OSBClient, s3: Any) -> None:
     assert gone.json()["error"] == "Gone"
 
 
-def test_delete_objects_with_service_empties_a_versioned_bucket(osb: OSBClient, s3: Any) -> None:
+def versioned_bucket_with_leftovers(osb: OSBClient, s3: Any, files: int) -> str:
+    """A versioned bucket that lets the broker delete its objects, holding two versions of each of
+    `files` objects, a delete marker and an unfinished multipart upload; returns its instance id."""
     instance = new_id()
     parameters = {"versioning": True, "delete_objects_with_service": True}
     assert osb.provision(instance, BASIC, parameters).status_code == 201
     name = bucket(instance)
-    for n in range(5):
+    for n in range(files):
         s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v1")
         s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v2")
     s3.delete_object(Bucket=name, Key="file-0")
     s3.create_multipart_upload(Bucket=name, Key="unfinished")
+    return instance
+
+
+def test_delete_objects_with_service_empties_a_versioned_bucket(osb: OSBClient, s3: Any) -> None:
+    instance = versioned_bucket_with_leftovers(osb, s3, files=5)
     response = osb.deprovision(instance)
     assert response.status_code == 200, response.text
     assert not exists(s3, instance)
