@@ -22,7 +22,7 @@ from bench.scale import ScaleRun, measure_scale
 from bench.seeding import Seeder
 from bench.served import measure_served
 from bench.servers import BareWsgiServer, expect, instrumented_broker
-from tests.harness import REGION, Backend, BrokerServer, OSBClient
+from testing.harness import REGION, Backend, BrokerServer, OSBClient
 
 STARTED = time.perf_counter()
 
@@ -86,7 +86,7 @@ def instrumentation(recorder: AwsCallRecorder) -> dict[str, Any]:
         "botocore_sessions_hooked": recorder.sessions_attached,
         "key_probe_hooked": recorder.key_probe_hooked,
         "how": "botocore before-send/after-call hooks on the broker's botocore session; "
-        "broker.probe.KeyProbe.refusal wrapped for the probe it signs itself",
+        "broker.aws.probe.KeyProbe.refusal wrapped for the probe it signs itself",
     }
 
 

@@ -6,7 +6,7 @@ clients. This is measurement only: the handlers return None, so botocore sends e
 it would without them.
 
 The one call botocore does not make is the probe of a new binding key: the broker signs that
-ListObjectsV2 itself and sends it through urllib3 (broker/probe.py). It is counted by wrapping
+ListObjectsV2 itself and sends it through urllib3 (broker/aws/probe.py). It is counted by wrapping
 the probe's one method for as long as the bench runs the broker; the wrapper passes arguments,
 result and errors through unchanged.
 """
@@ -136,10 +136,10 @@ def recording_new_sessions(recorder: AwsCallRecorder) -> Iterator[None]:
 def recording_key_probes(recorder: AwsCallRecorder) -> Iterator[None]:
     """While inside, every probe of a new key the broker makes is recorded (recorder.key_probe_hooked says if)."""
     try:
-        probe_class = importlib.import_module("broker.probe").KeyProbe
+        probe_class = importlib.import_module("broker.aws.probe").KeyProbe
         original = probe_class.refusal
     except (ImportError, AttributeError):
-        print("bench: broker.probe.KeyProbe.refusal not found: key probes are not counted", file=sys.stderr)
+        print("bench: broker.aws.probe.KeyProbe.refusal not found: key probes are not counted", file=sys.stderr)
         yield
         return
 

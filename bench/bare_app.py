@@ -22,7 +22,7 @@ CATALOG = Path(__file__).resolve().parent.parent / "catalog.yml"
 
 
 def _published(entry: dict[str, Any]) -> dict[str, Any]:
-    # The keys the broker publishes: those not starting with "x-" (broker/catalog.py).
+    # The keys the broker publishes: those not starting with "x-" (broker/model/catalog.py).
     return {key: value for key, value in entry.items() if not key.startswith("x-")}
 
 

@@ -1,4 +1,4 @@
-"""gunicorn settings for bench/bare_app.py: the broker's server settings (broker/gunicorn_config.py)
+"""gunicorn settings for bench/bare_app.py: the broker's server settings (broker/server/gunicorn_config.py)
 without its start-up checks, embedded backend, JSON logging or metrics directory."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from bench.floor import Floor
 from bench.servers import expect
 from bench.stats import Latency, summarize, timed
-from tests.harness import BASIC, BrokerServer, OSBClient, new_id
+from testing.harness import BASIC, BrokerServer, OSBClient, new_id
 
 
 class OsbServer(Protocol):

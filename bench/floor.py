@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
 
 from bench.awscalls import AwsCallRecorder
-from tests.harness import ORG, SERVICE_ID, SPACE, Identity
+from testing.harness import ORG, SERVICE_ID, SPACE, Identity
 
 USER_PATH = "/cf-s3-broker/"
 POLICY_NAME = "s3-bucket-access"

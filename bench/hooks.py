@@ -88,7 +88,7 @@ def hooks_us(app: Any, environ: dict[str, Any]) -> float:
 
 
 def main() -> None:
-    from broker import metrics
+    from broker.http import metrics
     from broker.logs import gunicorn_logconfig
 
     metrics.make_shared_dir(os.environ)
@@ -99,7 +99,7 @@ def main() -> None:
         finally:
             sys.stderr = real_stderr
         from bench.bare_app import create_app as create_bare
-        from broker.app import create_app
+        from broker.http.app import create_app
 
         broker = create_app()
         bare = create_bare()

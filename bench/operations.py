@@ -18,7 +18,7 @@ from bench.awscalls import AwsCallRecorder
 from bench.floor import Floor
 from bench.servers import expect
 from bench.stats import Latency, ratio, summarize, timed
-from tests.harness import BASIC, BASIC_PUBLIC, OSBClient, new_id
+from testing.harness import BASIC, BASIC_PUBLIC, OSBClient, new_id
 
 OPERATIONS = (
     "provision private",

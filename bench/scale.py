@@ -18,8 +18,8 @@ from bench.operations import Sample, Step, run_steps
 from bench.seeding import Seeder, SeedTiming
 from bench.servers import expect
 from bench.stats import Latency, ratio, summarize
-from broker import local
-from tests.harness import BASIC, OSBClient, new_id
+from broker.local import backend
+from testing.harness import BASIC, OSBClient, new_id
 
 SCALED_OPERATIONS = ("provision private", "bind")
 ENFORCED_SAMPLE = 100  # existing resources made with enforcement on, to time that mode too
@@ -89,11 +89,11 @@ class ScaleRun:
 
     def points_unenforced(self, existing: int, endpoint: str) -> list[ScalePoint]:
         """The same with moto's IAM enforcement off: what is left of the growth is not the key scan."""
-        local.set_enforcement(endpoint, enforce=False)
+        backend.set_enforcement(endpoint, enforce=False)
         try:
             return self.points(existing, "IAM enforcement off")
         finally:
-            local.set_enforcement(endpoint, enforce=True)
+            backend.set_enforcement(endpoint, enforce=True)
 
 
 def point(

@@ -16,8 +16,8 @@ import boto3
 from botocore.config import Config
 
 from bench.stats import timed
-from broker import local
-from tests.harness import REGION, Backend, new_id
+from broker.local import backend
+from testing.harness import REGION, Backend, new_id
 
 SEED_THREADS = 8
 
@@ -58,11 +58,11 @@ class Seeder:
         """Make `count` more of each; switch enforcement as asked, and always leave it on."""
         if count <= 0:
             return SeedTiming(0, "on" if enforced else "off", 0.0, 0.0)
-        local.set_enforcement(self.backend.moto.endpoint, enforce=enforced)
+        backend.set_enforcement(self.backend.moto.endpoint, enforce=enforced)
         try:
             seconds, _ = timed(lambda: self._in_threads(count))
         finally:
-            local.set_enforcement(self.backend.moto.endpoint, enforce=True)
+            backend.set_enforcement(self.backend.moto.endpoint, enforce=True)
         self.made += count
         return SeedTiming(count, "on" if enforced else "off", round(seconds, 2), round(count / seconds, 1))
 

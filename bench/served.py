@@ -42,7 +42,7 @@ from bench.throughput import (
     running_gunicorn,
     wait_for_first_answer,
 )
-from tests.harness import REPO, Backend, OSBClient, free_port
+from testing.harness import REPO, Backend, OSBClient, free_port
 
 # name -> environment over the Procfile's
 SETUPS: dict[str, dict[str, str]] = {
@@ -50,7 +50,7 @@ SETUPS: dict[str, dict[str, str]] = {
     "gthread 2x8 (before)": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "8"},
 }
 APPS: dict[str, list[str]] = {
-    "broker": ["--config", "python:broker.gunicorn_config", "broker.app:create_app()"],
+    "broker": ["--config", "python:broker.server.gunicorn_config", "broker.http.app:create_app()"],
     "bare openbrokerapi": ["--config", "python:bench.bare_gunicorn_config", "bench.bare_app:create_app()"],
 }
 CLIENT_PROCESSES = 2

@@ -12,7 +12,7 @@ import requests
 from werkzeug.serving import make_server
 
 from bench.awscalls import AwsCallRecorder, recording_key_probes, recording_new_sessions
-from tests.harness import Backend, BrokerServer
+from testing.harness import Backend, BrokerServer
 
 
 class UnexpectedResponse(RuntimeError):

@@ -27,8 +27,8 @@ from bench.throughput import (
     running_gunicorn,
     wait_for_first_answer,
 )
-from tests.harness import Backend, free_port
-from tests.slow_load import SlowClients
+from testing.harness import Backend, free_port
+from testing.slow_load import SlowClients
 
 # name -> (environment over the broker's, gunicorn command-line options over the Procfile's config)
 SETUPS: dict[str, tuple[dict[str, str], list[str]]] = {

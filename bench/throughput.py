@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.harness import REPO, Backend
+from testing.harness import REPO, Backend
 
 USERNAME = "cc"
 PASSWORD = "bench-broker-password"
@@ -38,7 +38,7 @@ def gunicorn_command() -> list[str]:
     """The Procfile's command, with the gunicorn installed beside this Python."""
     script = Path(sys.executable).parent / "gunicorn"
     launcher = [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
-    return [*launcher, "--config", "python:broker.gunicorn_config", "broker.app:create_app()"]
+    return [*launcher, "--config", "python:broker.server.gunicorn_config", "broker.http.app:create_app()"]
 
 
 def broker_environment(backend: Backend, port: int) -> dict[str, str]:

@@ -1,10 +1,10 @@
 import sys
 
 if len(sys.argv) > 1:
-    from broker.cli import run
+    from broker.server.cli import run
 
     sys.exit(run(sys.argv[1:]))
 
-from broker.startup import main
+from broker.server.startup import main
 
 main()

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Backend, BrokerServer, OSBClient, new_id
+from testing.harness import Backend, BrokerServer, OSBClient, new_id
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from broker import bucket_options
-from tests.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
-from tests.test_instances import versioned_bucket_with_leftovers
+from broker.model import bucket_options
+from testing.buckets import versioned_bucket_with_leftovers
+from testing.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
 
 SMALL = 3
 

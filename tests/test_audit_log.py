@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from broker.audit import audit_record, originating_identity, outcome
+from broker.http.audit import audit_record, originating_identity, outcome
 from broker.logs import JsonFormatter
-from tests.harness import BASIC, SERVICE_ID, Backend, free_port, new_id
-from tests.processes import cf_env, osb, procfile_command, running
+from testing.harness import BASIC, SERVICE_ID, Backend, free_port, new_id
+from testing.processes import cf_env, osb, procfile_command, running
 
 AUTH = ("cc", "cf-password")
 

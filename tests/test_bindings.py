@@ -9,50 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from tests.harness import ALLOWED_KMS_KEY, REGION, Backend, BrokerServer, OSBClient, new_id
-
-APPS = Path(__file__).resolve().parent / "apps"
-AWS_CLI = Path(sys.executable).with_name("aws")
-
-
-def user_name(binding_id: str) -> str:
-    return f"cf-s3-{binding_id}"
-
-
-def s3_with(credentials: dict[str, Any]) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=credentials["endpoint"],
-        region_name=credentials["region"],
-        aws_access_key_id=credentials["access_key_id"],
-        aws_secret_access_key=credentials["secret_access_key"],
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
-def refused(call: Any, **kwargs: Any) -> str:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response["Error"]["Code"]
-
-
-def user_exists(iam: Any, binding_id: str) -> bool:
-    try:
-        iam.get_user(UserName=user_name(binding_id))
-        return True
-    except ClientError:
-        return False
-
-
-def bind(osb: OSBClient, instance_id: str, parameters: Any = None, **kwargs: Any) -> dict[str, Any]:
-    response = osb.bind(instance_id, new_id(), parameters, **kwargs)
-    assert response.status_code == 201, response.text
-    return response.json()["credentials"]
+from testing.clients import APPS, aws_cli, bind, refused, s3_with, user_exists, user_name
+from testing.harness import ALLOWED_KMS_KEY, REGION, Backend, BrokerServer, OSBClient, new_id
 
 
 def test_credentials_carry_both_platforms_names(osb: OSBClient, instance: str, iam: Any) -> None:
@@ -161,8 +121,8 @@ def test_repeat_bind_gives_a_fresh_working_key_and_never_deletes_one_still_in_fl
 def test_only_keys_older_than_any_bind_can_run_are_retired() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from broker.binding_keys import stale_keys
-    from broker.users import KeyInfo
+    from broker.model.access_keys import KeyInfo
+    from broker.operations.binding_keys import stale_keys
 
     now = datetime.now(UTC)
     keys = [KeyInfo("OLD", now - timedelta(seconds=121)), KeyInfo("NEW", now - timedelta(seconds=119))]
@@ -322,22 +282,6 @@ def test_source_addresses_are_enforced_unless_external_access_is_allowed(backend
         assert all(s["Effect"] == "Allow" for s in policy["Statement"])
 
 
-def aws_cli(credentials: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": credentials["access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": credentials["secret_access_key"],
-        "AWS_DEFAULT_REGION": credentials["region"],
-    }
-    return subprocess.run(
-        [str(AWS_CLI), "--endpoint-url", credentials["endpoint"], "s3", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_aws_cli_with_read_write_and_read_only_keys(osb: OSBClient, instance: str, tmp_path: Path) -> None:
     writer = bind(osb, instance)
     reader = bind(osb, instance, {"permissions": "read-only"})
@@ -383,9 +327,9 @@ def test_an_app_reading_vcap_services_stores_and_fetches_a_file(osb: OSBClient, 
 
 def test_permissions_boundary_is_sent_with_create_user(broker: BrokerServer, iam: Any) -> None:
     # moto keeps permissions boundaries of roles only, so the request itself is observed here.
-    from broker.aws import make_clients
-    from broker.probe import KeyProbe
-    from broker.users import Users
+    from broker.aws.clients import make_clients
+    from broker.aws.probe import KeyProbe
+    from broker.aws.users import Users
 
     boundary = broker.settings.iam_permissions_boundary_arn
     assert boundary and boundary.endswith(":policy/s3-broker-binding-boundary")
@@ -404,10 +348,11 @@ def test_permissions_boundary_is_sent_with_create_user(broker: BrokerServer, iam
 
 def test_key_probe_backs_off_and_gives_up_at_its_bound(broker: BrokerServer) -> None:
     # A key AWS never accepts: the probe must retry with backoff, then stop at the bound.
-    from broker.aws import make_clients
+    from broker.aws.clients import make_clients
+    from broker.aws.probe import KeyProbe
+    from broker.aws.users import Users
     from broker.errors import UpstreamUnavailable
-    from broker.probe import KeyProbe
-    from broker.users import AccessKey, Users
+    from broker.model.access_keys import AccessKey
 
     probe = KeyProbe(REGION, broker.settings.aws_endpoint_url, pool_size=1)
     users = Users(make_clients(broker.settings).iam, probe, None, pool=None)  # type: ignore[arg-type]

@@ -12,13 +12,14 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from broker import bucket_options, policies
-from broker.aws import run_concurrently
-from broker.bucket_config import configuration_calls
-from broker.parameters import InstanceConfig
-from broker.public_access import anyone_may
-from tests.harness import BASIC, BASIC_PUBLIC, REGION, OSBClient, new_id
-from tests.policy_lint import serious_findings
+from broker.aws.bucket_config import configuration_calls
+from broker.aws.clients import run_concurrently
+from broker.local.public_access import anyone_may
+from broker.model import bucket_options
+from broker.model.parameters import InstanceConfig
+from broker.policy import documents
+from testing.harness import BASIC, BASIC_PUBLIC, REGION, OSBClient, new_id
+from testing.policy_lint import serious_findings
 
 
 def bucket(instance_id: str) -> str:
@@ -62,20 +63,20 @@ def assert_invalid(response: requests.Response, *words: str) -> None:
 
 
 def test_tls_only_is_a_deny_without_tls_that_block_public_access_accepts() -> None:
-    document = policies.bucket_policy("cf-s3-x", public=False, tls_only=True)
+    document = documents.bucket_policy("cf-s3-x", public=False, tls_only=True)
     assert document is not None
     [deny] = document["Statement"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
     assert deny["Resource"] == ["arn:aws:s3:::cf-s3-x", "arn:aws:s3:::cf-s3-x/*"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert serious_findings(document, resource_policy=True) == []
-    assert policies.bucket_policy("cf-s3-x", public=False, tls_only=False) is None
+    assert documents.bucket_policy("cf-s3-x", public=False, tls_only=False) is None
 
 
 def test_public_bucket_policy_merges_tls_only_and_public_reads() -> None:
-    document = policies.bucket_policy("cf-s3-x", public=True, tls_only=True, partition="aws")
+    document = documents.bucket_policy("cf-s3-x", public=True, tls_only=True, partition="aws")
     assert document is not None
-    assert [s["Sid"] for s in document["Statement"]] == [policies.TLS_ONLY_SID, policies.PUBLIC_READ_SID]
+    assert [s["Sid"] for s in document["Statement"]] == [documents.TLS_ONLY_SID, documents.PUBLIC_READ_SID]
     assert serious_findings(document, resource_policy=True) == []
     arn = "arn:aws:s3:::cf-s3-x/a.png"
     # As AWS evaluates it for an anonymous reader: over TLS yes, without TLS no.
@@ -98,7 +99,7 @@ def test_broker_on_a_tls_endpoint_puts_the_deny_on_private_and_public_buckets(s3
             run_concurrently(pool, configuration_calls(s3, name, None, config, tls_endpoint=True))
             document = policy_of(s3, name)
             assert document is not None
-            assert document["Statement"][0]["Sid"] == policies.TLS_ONLY_SID
+            assert document["Statement"][0]["Sid"] == documents.TLS_ONLY_SID
             block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
             assert block["BlockPublicPolicy"] is not public and block["BlockPublicAcls"] is True
             # A Deny is never "public": Block Public Access leaves the private bucket's policy be.
@@ -106,7 +107,7 @@ def test_broker_on_a_tls_endpoint_puts_the_deny_on_private_and_public_buckets(s3
             # Back to private: the deny stays, the public statement goes, the blocks go up again.
             run_concurrently(pool, configuration_calls(s3, name, config, InstanceConfig(), tls_endpoint=True))
             document = policy_of(s3, name)
-            assert document is not None and [s["Sid"] for s in document["Statement"]] == [policies.TLS_ONLY_SID]
+            assert document is not None and [s["Sid"] for s in document["Statement"]] == [documents.TLS_ONLY_SID]
             assert all(s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"].values())
 
 
@@ -137,7 +138,7 @@ def test_public_reads_limited_by_referer_end_to_end(osb: OSBClient, s3: Any) -> 
     name = bucket(instance)
     document = policy_of(s3, name)
     assert document is not None
-    [public] = [s for s in document["Statement"] if s["Sid"] == policies.PUBLIC_READ_SID]
+    [public] = [s for s in document["Statement"] if s["Sid"] == documents.PUBLIC_READ_SID]
     assert public["Condition"] == {"StringLike": {"aws:Referer": referers}}
     assert serious_findings(document, resource_policy=True) == []
     assert shown(osb, instance)["public_read_referers"] == referers

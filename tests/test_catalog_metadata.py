@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness import OSBClient
+from testing.harness import OSBClient
 
 
 def test_the_service_metadata_names_the_users_guide(osb: OSBClient) -> None:

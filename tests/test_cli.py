@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from tests.harness import REPO, Backend, OSBClient, new_id
-from tests.test_running import clean_env
+from testing.harness import REPO, Backend, OSBClient, new_id
+from testing.processes import clean_env
 
 
 def broker_command(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -13,10 +13,10 @@ import requests
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from broker.aws import AwsClients
+from broker.aws.clients import AwsClients
 from broker.settings import SettingsError, from_env
-from tests.harness import Backend, BrokerServer, OSBClient, new_id
-from tests.procfile import procfile_server
+from testing.harness import Backend, BrokerServer, OSBClient, new_id
+from testing.procfile import procfile_server
 
 DEADLINE = 2.0
 

@@ -1,5 +1,5 @@
 """docs/users.md, run as an app developer runs it: every shell block in order, `cf` answered by
-the OSB requests the Cloud Controller would send (tests/cf_emulator.py), the AWS CLI and jq used
+the OSB requests the Cloud Controller would send (testing/cf_emulator.py), the AWS CLI and jq used
 with the credentials the broker hands out, and the Python example run as an app with them."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness import REPO, Backend, BrokerServer
-from tests.processes import clean_env
+from testing.harness import REPO, Backend, BrokerServer
+from testing.processes import clean_env
 
 USERS = REPO / "docs" / "users.md"
 FENCE = re.compile(r"^```(sh|python)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -48,7 +48,7 @@ def shell(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with BrokerServer(backend.settings()) as server:
         yield clean_env(
             HOME=str(home),
-            PATH=f"{REPO / 'tests' / 'cf'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+            PATH=f"{REPO / 'testing' / 'cf'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
             PYTHONPATH=str(REPO),
             CF_PYTHON=sys.executable,
             CF_BROKER_URL=server.url,
@@ -95,8 +95,8 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
     """On an AWS account with nothing but an administrator, the guide's commands in order: the
     boundary and broker user made from the printed documents, the broker pushed (the Procfile's
     command, as Cloud Foundry runs it) with them, registered, used, and its key rotated."""
-    from broker import local
-    from tests.harness import MotoProcess, make_user
+    from broker.local import backend
+    from testing.harness import MotoProcess, make_user
 
     aws = MotoProcess().start()
     try:
@@ -105,9 +105,9 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
             "administrator",
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
         )
-        local.set_enforcement(aws.endpoint, enforce=True)
+        backend.set_enforcement(aws.endpoint, enforce=True)
         env = clean_env(
-            PATH=f"{REPO / 'tests' / 'cf'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+            PATH=f"{REPO / 'testing' / 'cf'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
             PYTHONPATH=str(REPO),
             CF_PYTHON=sys.executable,
             CF_STATE=str(tmp_path / "cf-state.json"),

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.faults import FAULT_KINDS, CallCounter, counting
-from tests.harness import BASIC_PUBLIC, Backend, BrokerServer, OSBClient, new_id
-from tests.test_bindings import s3_with, user_exists
+from testing.clients import s3_with, user_exists
+from testing.faults import FAULT_KINDS, CallCounter, counting
+from testing.harness import BASIC_PUBLIC, Backend, BrokerServer, OSBClient, new_id
 
 PARAMETERS = {
     "versioning": True,

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from broker.limits import cors_xml_bytes
-from tests.harness import BASIC, ORG, SERVICE_ID, SPACE, BrokerServer, OSBClient, new_id
+from broker.http.input_limits import cors_xml_bytes
+from testing.harness import BASIC, ORG, SERVICE_ID, SPACE, BrokerServer, OSBClient, new_id
 
 
 @pytest.fixture

@@ -8,11 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.harness import ALLOWED_KMS_KEY, BASIC, BASIC_PUBLIC, ORG, SERVICE_ID, SPACE, OSBClient, new_id
-
-
-def bucket(instance_id: str) -> str:
-    return f"cf-s3-{instance_id}"
+from testing.buckets import bucket, versioned_bucket_with_leftovers
+from testing.harness import ALLOWED_KMS_KEY, BASIC, BASIC_PUBLIC, ORG, SERVICE_ID, SPACE, OSBClient, new_id
 
 
 def tags(s3: Any, instance_id: str) -> dict[str, str]:
@@ -231,21 +228,6 @@ def test_deprovision_empty_bucket_then_gone(osb: OSBClient, s3: Any) -> None:
     assert gone.json()["error"] == "Gone"
 
 
-def versioned_bucket_with_leftovers(osb: OSBClient, s3: Any, files: int) -> str:
-    """A versioned bucket that lets the broker delete its objects, holding two versions of each of
-    `files` objects, a delete marker and an unfinished multipart upload; returns its instance id."""
-    instance = new_id()
-    parameters = {"versioning": True, "delete_objects_with_service": True}
-    assert osb.provision(instance, BASIC, parameters).status_code == 201
-    name = bucket(instance)
-    for n in range(files):
-        s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v1")
-        s3.put_object(Bucket=name, Key=f"file-{n}", Body=b"v2")
-    s3.delete_object(Bucket=name, Key="file-0")
-    s3.create_multipart_upload(Bucket=name, Key="unfinished")
-    return instance
-
-
 def test_delete_objects_with_service_empties_a_versioned_bucket(osb: OSBClient, s3: Any) -> None:
     instance = versioned_bucket_with_leftovers(osb, s3, files=5)
     response = osb.deprovision(instance)
@@ -275,7 +257,7 @@ def test_last_operation(osb: OSBClient) -> None:
 
 
 def test_us_east_1_reads_before_creating_since_create_bucket_is_idempotent_there(backend: Any, s3: Any) -> None:
-    from tests.harness import BrokerServer
+    from testing.harness import BrokerServer
 
     with BrokerServer(backend.settings(aws_region="us-east-1")) as server:
         osb = server.osb()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.harness import ORG, SPACE, Backend, BrokerServer, OSBClient, new_id
-from tests.test_bindings import bind, refused, s3_with, user_exists, user_name
+from testing.clients import bind, refused, s3_with, user_exists, user_name
+from testing.harness import ORG, SPACE, Backend, BrokerServer, OSBClient, new_id
 
 
 def user_policy(iam: Any, binding_id: str) -> dict[str, Any]:

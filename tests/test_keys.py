@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from broker import policies
+from broker.policy import documents
 from broker.settings import SettingsError, from_env
-from tests.harness import Backend, BrokerServer, OSBClient, new_id
-from tests.policy_lint import serious_findings
-from tests.test_bindings import aws_cli, bind, refused, s3_with, user_exists, user_name
+from testing.clients import aws_cli, bind, refused, s3_with, user_exists, user_name
+from testing.harness import Backend, BrokerServer, OSBClient, new_id
+from testing.policy_lint import serious_findings
 
 POLICY = "s3-bucket-access"
 MIB = 1024 * 1024
@@ -186,7 +186,7 @@ def test_write_only_key_with_a_prefix_uploads_only_under_it(osb: OSBClient, inst
     assert refused(writer.put_object, Bucket=c["bucket"], Key="outbox/a.csv", Body=b"1") == "AccessDenied"
     assert refused(writer.list_objects_v2, Bucket=c["bucket"], Prefix="inbox/") == "AccessDenied"
     (statement,) = key_policy(iam, binding_id)["Statement"]
-    assert statement["Action"] == list(policies.WRITE_ONLY_OBJECT_ACTIONS)
+    assert statement["Action"] == list(documents.WRITE_ONLY_OBJECT_ACTIONS)
     assert statement["Resource"] == [f"arn:aws:s3:::{c['bucket']}/inbox/*"]
 
 
@@ -320,11 +320,11 @@ def deny_applies(condition: dict[str, Any], request: dict[str, str]) -> bool:
     ],
 )
 def test_the_platform_deny_lets_through_exactly_the_platform(request_context: dict[str, str], denied: bool) -> None:
-    with_vpces = policies.outside_platform_condition(["192.0.2.0/24"], VPCES)
+    with_vpces = documents.outside_platform_condition(["192.0.2.0/24"], VPCES)
     assert deny_applies(with_vpces, request_context) is denied
-    only_vpces = policies.outside_platform_condition([], VPCES)
+    only_vpces = documents.outside_platform_condition([], VPCES)
     assert deny_applies(only_vpces, request_context) is ("aws:SourceVpce" not in request_context or denied)
-    document = policies.user_policy(
+    document = documents.user_policy(
         ["cf-s3-x"], read_only=False, allowed_source_cidrs=["192.0.2.0/24"], allowed_vpc_endpoints=VPCES
     )
     assert serious_findings(document) == []
@@ -342,9 +342,9 @@ def test_vpc_endpoint_setting_is_parsed_and_checked() -> None:
 
 
 def test_the_largest_options_round_trip_through_the_users_tags() -> None:
-    from broker.binding_records import binding_tags, config_from_tags
-    from broker.expiry import Expiry
-    from broker.parameters import BindingConfig
+    from broker.model.binding_records import binding_tags, config_from_tags
+    from broker.model.expiry import Expiry
+    from broker.model.parameters import BindingConfig
 
     largest = BindingConfig(
         permissions="write-only",
@@ -367,7 +367,7 @@ def test_all_key_options_at_once_still_fit_three_buckets_with_a_prefix() -> None
     kms = ["arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
 
     def document(count: int) -> dict[str, Any]:
-        return policies.user_policy(
+        return documents.user_policy(
             [f"cf-s3-{n:08d}-0000-4000-8000-000000000000" for n in range(count)],
             read_only=False,
             path_prefix="images/",
@@ -378,5 +378,5 @@ def test_all_key_options_at_once_still_fit_three_buckets_with_a_prefix() -> None
             expires_at=expires_at,
         )
 
-    assert policies.fits_user_policy_limit(document(3))
-    assert not policies.fits_user_policy_limit(document(4))
+    assert documents.fits_user_policy_limit(document(3))
+    assert not documents.fits_user_policy_limit(document(4))

@@ -13,10 +13,10 @@ import pytest
 from openbrokerapi.helper import to_json_response
 from openbrokerapi.response import CatalogResponse
 
-from broker.botocore_data import SERVICES, lean_session
-from broker.catalog import load_catalog
-from tests.harness import REPO, BrokerServer, OSBClient
-from tests.processes import clean_env
+from broker.aws.botocore_services import SERVICES, lean_session
+from broker.model.catalog import load_catalog
+from testing.harness import REPO, BrokerServer, OSBClient
+from testing.processes import clean_env
 
 
 def test_the_catalog_answer_is_what_openbrokerapi_would_encode(broker: BrokerServer, osb: OSBClient) -> None:
@@ -68,8 +68,8 @@ def test_pointed_at_aws_the_gunicorn_master_loads_neither_boto3_nor_moto() -> No
         IAM_PERMISSIONS_BOUNDARY_ARN="arn:aws:iam::123456789012:policy/boundary",
     )
     command = (
-        "import os, sys; import broker.gunicorn_config as config; "
-        "from broker.startup import prepare_environment; prepare_environment(os.environ); "
+        "import os, sys; import broker.server.gunicorn_config as config; "
+        "from broker.server.startup import prepare_environment; prepare_environment(os.environ); "
         "print(sorted(m for m in ('boto3', 'botocore', 'moto', 'urllib3') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", command], cwd=REPO, env=env, capture_output=True, text=True)

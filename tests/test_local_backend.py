@@ -13,9 +13,9 @@ import pytest
 import requests
 from botocore.config import Config
 
-from broker.local_gate import Refusal, check_not_expired
-from broker.public_access import anyone_may, object_read_action
-from tests.harness import BASIC_PUBLIC, REGION, Backend, OSBClient, new_id
+from broker.local.gate import Refusal, check_not_expired
+from broker.local.public_access import anyone_may, object_read_action
+from testing.harness import BASIC_PUBLIC, REGION, Backend, OSBClient, new_id
 
 
 def key_client(backend: Backend, credentials: dict[str, Any]) -> Any:

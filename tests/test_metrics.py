@@ -7,8 +7,8 @@ from pathlib import Path
 
 import requests
 
-from tests.harness import Backend, free_port
-from tests.processes import cf_env, osb, procfile_command, running
+from testing.harness import Backend, free_port
+from testing.processes import cf_env, osb, procfile_command, running
 
 AUTH = ("cc", "cf-password")
 MAX_REQUESTS = 400  # a bound on the loop below, not a timing

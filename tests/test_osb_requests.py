@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from tests.harness import BASIC, BASIC_PUBLIC, ORG, REPO, SERVICE_ID, SPACE, Backend, BrokerServer, OSBClient, new_id
+from testing.harness import BASIC, BASIC_PUBLIC, ORG, REPO, SERVICE_ID, SPACE, Backend, BrokerServer, OSBClient, new_id
 
 PROVISION_BODY = {"service_id": SERVICE_ID, "plan_id": BASIC, "organization_guid": ORG, "space_guid": SPACE}
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from broker import parameters
-from broker.catalog import load_catalog
 from broker.errors import InvalidParameters
-from broker.parameters import (
+from broker.model import parameters
+from broker.model.catalog import load_catalog
+from broker.model.parameters import (
     BindingConfig,
     InstanceConfig,
     binding_config,
@@ -23,7 +23,7 @@ from broker.parameters import (
     python_schema,
     validate,
 )
-from tests.harness import BASIC, BASIC_PUBLIC, REPO
+from testing.harness import BASIC, BASIC_PUBLIC, REPO
 
 CATALOG = load_catalog(Path(REPO / "catalog.yml"))
 PRIVATE, PUBLIC = CATALOG.plans[BASIC], CATALOG.plans[BASIC_PUBLIC]

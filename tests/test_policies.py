@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker import policies
+from broker.policy import documents
 
 
 def statements_by_sid(document: dict) -> dict[str, dict]:
@@ -12,14 +12,14 @@ def statements_by_sid(document: dict) -> dict[str, dict]:
 
 
 def test_read_only_is_get_and_list_only() -> None:
-    document = policies.user_policy(["b"], read_only=True)
+    document = documents.user_policy(["b"], read_only=True)
     actions = {a for s in document["Statement"] for a in s["Action"]}
-    assert actions == set(policies.READ_ONLY_BUCKET_ACTIONS) | set(policies.READ_ONLY_OBJECT_ACTIONS)
+    assert actions == set(documents.READ_ONLY_BUCKET_ACTIONS) | set(documents.READ_ONLY_OBJECT_ACTIONS)
     assert all(a.split(":")[1].startswith(("Get", "List")) for a in actions)
 
 
 def test_read_write_adds_writes_multipart_and_cors() -> None:
-    document = statements_by_sid(policies.user_policy(["b"], read_only=False))
+    document = statements_by_sid(documents.user_policy(["b"], read_only=False))
     assert {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"} <= set(
         document["Objects"]["Action"]
     )
@@ -30,7 +30,7 @@ def test_read_write_adds_writes_multipart_and_cors() -> None:
 
 
 def test_path_prefix_scopes_objects_and_listing() -> None:
-    document = statements_by_sid(policies.user_policy(["b"], read_only=True, path_prefix="img/"))
+    document = statements_by_sid(documents.user_policy(["b"], read_only=True, path_prefix="img/"))
     assert document["Objects"]["Resource"] == ["arn:aws:s3:::b/img/*"]
     assert document["ListUnderPrefix"]["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"]
     assert document["ListUnderPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["img/*"]}}
@@ -38,7 +38,7 @@ def test_path_prefix_scopes_objects_and_listing() -> None:
 
 
 def test_several_buckets_share_statements() -> None:
-    document = statements_by_sid(policies.user_policy(["a", "b"], read_only=False))
+    document = statements_by_sid(documents.user_policy(["a", "b"], read_only=False))
     assert document["Bucket"]["Resource"] == ["arn:aws:s3:::a", "arn:aws:s3:::b"]
     assert document["Objects"]["Resource"] == ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"]
 
@@ -46,8 +46,8 @@ def test_several_buckets_share_statements() -> None:
 def test_kms_permissions_follow_the_permissions() -> None:
     key = "arn:aws:kms:eu-west-2:111122223333:key/abc"
     via = "s3.eu-west-2.amazonaws.com"
-    read = statements_by_sid(policies.user_policy(["b"], read_only=True, kms_key_arns=[key, key], s3_service=via))
-    write = statements_by_sid(policies.user_policy(["b"], read_only=False, kms_key_arns=[key], s3_service=via))
+    read = statements_by_sid(documents.user_policy(["b"], read_only=True, kms_key_arns=[key, key], s3_service=via))
+    write = statements_by_sid(documents.user_policy(["b"], read_only=False, kms_key_arns=[key], s3_service=via))
     assert read["BucketKeys"] == {
         "Sid": "BucketKeys",
         "Effect": "Allow",
@@ -56,11 +56,11 @@ def test_kms_permissions_follow_the_permissions() -> None:
         "Condition": {"StringEquals": {"kms:ViaService": [via]}},
     }
     assert write["BucketKeys"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert "BucketKeys" not in statements_by_sid(policies.user_policy(["b"], read_only=True))
+    assert "BucketKeys" not in statements_by_sid(documents.user_policy(["b"], read_only=True))
 
 
 def test_source_cidrs_deny_everything_from_elsewhere() -> None:
-    document = policies.user_policy(["b"], read_only=False, allowed_source_cidrs=["10.0.0.0/8"])
+    document = documents.user_policy(["b"], read_only=False, allowed_source_cidrs=["10.0.0.0/8"])
     deny = document["Statement"][-1]
     assert deny["Sid"] == "OnlyFromPlatform"
     assert deny["Effect"] == "Deny"
@@ -71,13 +71,13 @@ def test_source_cidrs_deny_everything_from_elsewhere() -> None:
 
 def test_external_bucket_policy_names_the_user() -> None:
     arn = "arn:aws:iam::123456789012:user/cf-s3-broker/cf-s3-x"
-    document = policies.external_bucket_policy("legacy", arn, read_only=False, path_prefix=None)
+    document = documents.external_bucket_policy("legacy", arn, read_only=False, path_prefix=None)
     assert {s["Principal"]["AWS"] for s in document["Statement"]} == {arn}
     assert {a for s in document["Statement"] for a in s["Action"]} >= {"s3:PutObject", "s3:ListBucket"}
 
 
 def test_public_read_policy_reads_objects_only() -> None:
-    statement = policies.public_read_policy("b")["Statement"][0]
+    statement = documents.public_read_policy("b")["Statement"][0]
     assert statement == {
         "Sid": "PublicReadObjects",
         "Effect": "Allow",
@@ -88,8 +88,8 @@ def test_public_read_policy_reads_objects_only() -> None:
 
 
 def test_block_public_access_relaxes_only_policy_blocks_for_public_buckets() -> None:
-    assert all(policies.public_access_block(False).values())
-    assert policies.public_access_block(True) == {
+    assert all(documents.public_access_block(False).values())
+    assert documents.public_access_block(True) == {
         "BlockPublicAcls": True,
         "IgnorePublicAcls": True,
         "BlockPublicPolicy": False,
@@ -100,8 +100,8 @@ def test_block_public_access_relaxes_only_policy_blocks_for_public_buckets() -> 
 def test_policy_size_limit() -> None:
     guid_bucket = "cf-s3-" + "0" * 36
     ten = [guid_bucket] * 11
-    assert policies.fits_user_policy_limit(policies.user_policy([guid_bucket] * 3, read_only=False))
-    assert not policies.fits_user_policy_limit(policies.user_policy(ten * 2, read_only=False))
+    assert documents.fits_user_policy_limit(documents.user_policy([guid_bucket] * 3, read_only=False))
+    assert not documents.fits_user_policy_limit(documents.user_policy(ten * 2, read_only=False))
 
 
 OWN_ACCOUNT = "111122223333"
@@ -124,15 +124,15 @@ def allow(sid: str, actions: list[str], resources: list[str], **extra: object) -
 
 
 def test_arns_default_to_the_commercial_partition_and_follow_any_other() -> None:
-    assert policies.bucket_arn("b") == "arn:aws:s3:::b"
-    assert policies.objects_arn("b") == "arn:aws:s3:::b/*"
-    assert policies.bucket_arn("b", "aws-cn") == "arn:aws-cn:s3:::b"
-    assert policies.objects_arn("b", "img/", "aws-us-gov") == "arn:aws-us-gov:s3:::b/img/*"
-    assert policies.public_read_policy("b", "aws-cn")["Statement"][0]["Resource"] == ["arn:aws-cn:s3:::b/*"]
+    assert documents.bucket_arn("b") == "arn:aws:s3:::b"
+    assert documents.objects_arn("b") == "arn:aws:s3:::b/*"
+    assert documents.bucket_arn("b", "aws-cn") == "arn:aws-cn:s3:::b"
+    assert documents.objects_arn("b", "img/", "aws-us-gov") == "arn:aws-us-gov:s3:::b/img/*"
+    assert documents.public_read_policy("b", "aws-cn")["Statement"][0]["Resource"] == ["arn:aws-cn:s3:::b/*"]
 
 
 def test_external_buckets_are_reachable_only_outside_the_own_account() -> None:
-    document = policies.user_policy(
+    document = documents.user_policy(
         ["own"], read_only=False, external_buckets=["ext"], own_account=OWN_ACCOUNT, partition="aws-cn"
     )
     assert document == {
@@ -163,7 +163,7 @@ def test_external_buckets_are_reachable_only_outside_the_own_account() -> None:
 
 
 def test_a_prefix_key_on_external_buckets_lists_under_its_prefix_outside_the_own_account() -> None:
-    document = policies.user_policy(
+    document = documents.user_policy(
         ["own"], read_only=True, path_prefix="img/", external_buckets=["ext"], own_account=OWN_ACCOUNT
     )
     under_prefix = {"StringLike": {"s3:prefix": ["img/*"]}}
@@ -191,14 +191,14 @@ def test_a_policy_that_could_not_be_kept_inside_its_walls_is_not_made() -> None:
     with pytest.raises(
         ValueError, match=r"^external buckets need the broker's own account id, to keep them out of it$"
     ):
-        policies.user_policy(["b"], read_only=True, external_buckets=["ext"])
+        documents.user_policy(["b"], read_only=True, external_buckets=["ext"])
     with pytest.raises(ValueError, match=r"^KMS permissions need the S3 service name for kms:ViaService$"):
-        policies.user_policy(["b"], read_only=True, kms_key_arns=["arn:aws:kms:eu-west-2:111122223333:key/k"])
+        documents.user_policy(["b"], read_only=True, kms_key_arns=["arn:aws:kms:eu-west-2:111122223333:key/k"])
 
 
 def test_external_bucket_policy_with_a_prefix_and_read_only() -> None:
     user = "arn:aws:iam::123456789012:user/cf-s3-broker/i/cf-s3-x"
-    document = policies.external_bucket_policy("legacy", user, read_only=True, path_prefix="img/")
+    document = documents.external_bucket_policy("legacy", user, read_only=True, path_prefix="img/")
     principal = {"AWS": user}
     assert document == {
         "Version": "2012-10-17",
@@ -214,20 +214,20 @@ def test_external_bucket_policy_with_a_prefix_and_read_only() -> None:
             allow("Objects", READ_ONLY_OBJECTS, ["arn:aws:s3:::legacy/img/*"], Principal=principal),
         ],
     }
-    writes = policies.external_bucket_policy("legacy", user, read_only=False, path_prefix=None, partition="aws-cn")
+    writes = documents.external_bucket_policy("legacy", user, read_only=False, path_prefix=None, partition="aws-cn")
     assert writes["Statement"][-1]["Action"] == READ_WRITE_OBJECTS
     assert writes["Statement"][-1]["Resource"] == ["arn:aws-cn:s3:::legacy/*"]
 
 
 def test_policy_size_is_counted_minified_up_to_the_limit_inclusive() -> None:
-    assert policies.minified({"a": [1, "b"], "c": {"d": None}}) == '{"a":[1,"b"],"c":{"d":null}}'
-    overhead = len(policies.minified({"x": ""}))
-    assert policies.fits_user_policy_limit({"x": "y" * (policies.USER_POLICY_MAX_CHARS - overhead)})
-    assert not policies.fits_user_policy_limit({"x": "y" * (policies.USER_POLICY_MAX_CHARS - overhead + 1)})
+    assert documents.minified({"a": [1, "b"], "c": {"d": None}}) == '{"a":[1,"b"],"c":{"d":null}}'
+    overhead = len(documents.minified({"x": ""}))
+    assert documents.fits_user_policy_limit({"x": "y" * (documents.USER_POLICY_MAX_CHARS - overhead)})
+    assert not documents.fits_user_policy_limit({"x": "y" * (documents.USER_POLICY_MAX_CHARS - overhead + 1)})
 
 
 def test_tls_only_denies_every_s3_action_to_everyone_without_tls() -> None:
-    assert policies.bucket_policy("b", public=False, tls_only=True) == {
+    assert documents.bucket_policy("b", public=False, tls_only=True) == {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -240,12 +240,12 @@ def test_tls_only_denies_every_s3_action_to_everyone_without_tls() -> None:
             }
         ],
     }
-    assert policies.bucket_policy("b", public=False, tls_only=False) is None
+    assert documents.bucket_policy("b", public=False, tls_only=False) is None
     # The public-read policy alone carries no TLS statement.
-    assert [s["Sid"] for s in policies.public_read_policy("b")["Statement"]] == ["PublicReadObjects"]
+    assert [s["Sid"] for s in documents.public_read_policy("b")["Statement"]] == ["PublicReadObjects"]
 
 
 def test_a_key_is_never_both_read_only_and_write_only() -> None:
     with pytest.raises(ValueError, match=r"^a key is read-only or write-only, not both$"):
-        policies.key_actions(read_only=True, write_only=True)
-    assert policies.key_actions(read_only=False, write_only=True) == ((), policies.WRITE_ONLY_OBJECT_ACTIONS)
+        documents.key_actions(read_only=True, write_only=True)
+    assert documents.key_actions(read_only=False, write_only=True) == ((), documents.WRITE_ONLY_OBJECT_ACTIONS)

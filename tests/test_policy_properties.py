@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from broker import account_policies, policies
-from broker.catalog import load_catalog
 from broker.errors import InvalidParameters
-from broker.expiry import Expiry
-from broker.parameters import binding_config
+from broker.model.catalog import load_catalog
+from broker.model.expiry import Expiry
+from broker.model.parameters import binding_config
+from broker.policy import account_policies, documents
 from broker.settings import Settings
-from tests.harness import BASIC, REPO
-from tests.policy_lint import serious_findings
+from testing.harness import BASIC, REPO
+from testing.policy_lint import serious_findings
 
 OWN_ACCOUNT = "111122223333"
 PLAN = load_catalog(Path(REPO / "catalog.yml")).plans[BASIC]
@@ -33,7 +33,7 @@ REGIONS = st.sampled_from(["eu-west-2", "us-east-1", "cn-north-1", "us-gov-west-
 VPC_ENDPOINTS = st.sampled_from([(), ("vpce-1a2b3c4d",), ("vpce-0a1b2c3d4e5f60718", "vpce-1a2b3c4d")])
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 # What an upload-only key may do: upload (multipart included) and use the bucket's KMS key for it, through S3.
-WRITE_ONLY_ACTIONS = {*policies.WRITE_ONLY_OBJECT_ACTIONS, *policies.KMS_WRITE_ACTIONS}
+WRITE_ONLY_ACTIONS = {*documents.WRITE_ONLY_OBJECT_ACTIONS, *documents.KMS_WRITE_ACTIONS}
 
 binding_parameters = st.fixed_dictionaries(
     {"permissions": st.sampled_from(["read-write", "read-only", "write-only", "admin"])},
@@ -102,11 +102,11 @@ def check_user_policy_invariants(
             assert set(resources) <= external_resources, resources
             assert condition["StringNotEquals"] == {"s3:ResourceAccount": [OWN_ACCOUNT]}
         if "s3:prefix" in str(condition):
-            assert set(actions) <= set(policies.PREFIX_LISTING_ACTIONS)
+            assert set(actions) <= set(documents.PREFIX_LISTING_ACTIONS)
             assert condition["StringLike"] == {"s3:prefix": [f"{path_prefix}*"]}
         if path_prefix:
-            assert not set(actions) & set(policies.WHOLE_BUCKET_ACTIONS)
-            listing = set(actions) & set(policies.PREFIX_LISTING_ACTIONS)
+            assert not set(actions) & set(documents.WHOLE_BUCKET_ACTIONS)
+            listing = set(actions) & set(documents.PREFIX_LISTING_ACTIONS)
             assert not listing or "s3:prefix" in str(condition), "a prefix key lists only under its prefix"
 
 
@@ -139,7 +139,7 @@ def test_user_policies_over_the_parameter_space(
     external = list(config.external_buckets)
     expires_at = Expiry.after(NOW, config.expires_in_days).iam_time if config.expires_in_days else None
     restricted = not config.allow_external_access and bool(cidrs or vpc_endpoints)
-    document = policies.user_policy(
+    document = documents.user_policy(
         buckets,
         read_only=config.read_only,
         write_only=config.write_only,
@@ -196,7 +196,7 @@ def test_external_bucket_policies_name_only_the_binding_user(
 ) -> None:
     user = "arn:aws:iam::111122223333:user/cf-s3-broker/i/cf-s3-b"
     read_only, write_only = permissions == "read-only", permissions == "write-only"
-    document = policies.external_bucket_policy(
+    document = documents.external_bucket_policy(
         bucket, user, read_only=read_only, write_only=write_only, path_prefix=path_prefix
     )
     assert serious_findings(document, resource_policy=True) == []
@@ -210,7 +210,7 @@ def test_external_bucket_policies_name_only_the_binding_user(
 
 
 def test_public_read_policy_is_sound() -> None:
-    assert serious_findings(policies.public_read_policy("cf-s3-x"), resource_policy=True) == []
+    assert serious_findings(documents.public_read_policy("cf-s3-x"), resource_policy=True) == []
 
 
 @pytest.mark.parametrize("region", ["eu-west-2", "us-east-1"])
@@ -301,7 +301,7 @@ def test_bucket_policies_over_the_parameter_space(
     bucket: str, public: bool, tls_only: bool, referers: list[str], region: str
 ) -> None:
     partition = Settings(broker_username="u", broker_password="p", aws_region=region).partition
-    document = policies.bucket_policy(bucket, public=public, tls_only=tls_only, referers=referers, partition=partition)
+    document = documents.bucket_policy(bucket, public=public, tls_only=tls_only, referers=referers, partition=partition)
     if not public and not tls_only:
         assert document is None
         return

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import REPO, free_port
-from tests.processes import clean_env
+from testing.harness import REPO, free_port
+from testing.processes import clean_env
 
 
 @pytest.fixture

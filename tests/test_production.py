@@ -13,10 +13,10 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from broker.identity import caller_identity
-from broker.local import BROKER_USER
-from tests.harness import REPO, Backend, free_port
-from tests.processes import cf_env, clean_env, procfile_command, running
+from broker.aws.identity import caller_identity
+from broker.local.backend import BROKER_USER
+from testing.harness import REPO, Backend, free_port
+from testing.processes import cf_env, clean_env, procfile_command, running
 
 # What only the local backend and the tests need; none of it may reach a Cloud Foundry install.
 LOCAL_ONLY = {"moto", "responses", "flask-cors", "awscli", "pytest", "ruff", "cryptography", "requests"}
@@ -68,7 +68,10 @@ def test_the_blocker_blocks(without_moto: dict[str, str]) -> None:
 
 def test_app_and_gunicorn_config_import_without_moto(without_moto: dict[str, str]) -> None:
     env = clean_env(**without_moto, VCAP_APPLICATION="{}")
-    command = "import broker.app, broker.gunicorn_config, broker.startup, sys; assert 'moto' not in sys.modules"
+    command = (
+        "import broker.http.app, broker.server.gunicorn_config, broker.server.startup, sys; "
+        "assert 'moto' not in sys.modules"
+    )
     result = subprocess.run([sys.executable, "-c", command], cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

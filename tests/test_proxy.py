@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from broker.probe import KeyProbe
-from tests.harness import Backend, BrokerServer, new_id
+from broker.aws.probe import KeyProbe
+from testing.harness import Backend, BrokerServer, new_id
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "transfer-encoding"}
 

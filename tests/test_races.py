@@ -14,9 +14,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.faults import hooked, sets, waits_for
-from tests.harness import BASIC, BASIC_PUBLIC, Backend, BrokerServer, OSBClient, new_id
-from tests.test_bindings import s3_with, user_exists, user_name
+from testing.clients import s3_with, user_exists, user_name
+from testing.faults import hooked, sets, waits_for
+from testing.harness import BASIC, BASIC_PUBLIC, Backend, BrokerServer, OSBClient, new_id
 
 RUNS = 8
 

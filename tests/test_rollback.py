@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Backend, BrokerServer, new_id
+from testing.harness import Backend, BrokerServer, new_id
 
 
 @pytest.fixture(scope="module")

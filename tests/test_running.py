@@ -9,8 +9,8 @@ import sys
 
 import requests
 
-from tests.harness import REPO, free_port, new_id
-from tests.processes import clean_env, osb, procfile_command, running
+from testing.harness import REPO, free_port, new_id
+from testing.processes import clean_env, osb, procfile_command, running
 
 
 def test_python_m_broker_serves_on_its_embedded_backend_and_prints_how_to_call_it() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from broker.logs import JsonFormatter
-from tests.harness import Backend, BrokerServer, new_id
+from testing.harness import Backend, BrokerServer, new_id
 
 
 @pytest.fixture

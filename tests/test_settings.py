@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.bucket_config import create_bucket_arguments
+from broker.aws.bucket_config import create_bucket_arguments
 from broker.settings import DEFAULT_CATALOG, SettingsError, aws_configured, from_env
 
 CREDENTIALS = {"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p"}
@@ -63,7 +63,7 @@ def test_create_bucket_location_constraint_only_outside_us_east_1() -> None:
 
 
 def test_key_probe_addresses_aws_virtual_hosted_and_local_endpoints_path_style() -> None:
-    from broker.probe import KeyProbe
+    from broker.aws.probe import KeyProbe
 
     aws = KeyProbe("eu-west-2", None, pool_size=1)
     assert aws.url("cf-s3-abc", "img/") == (
@@ -91,8 +91,8 @@ def test_bucket_prefix_must_be_a_namespace_of_its_own(prefix: str) -> None:
     ],
 )
 def test_partition_follows_the_region(region: str, partition: str, endpoint: str) -> None:
-    from broker import policies
-    from broker.probe import KeyProbe
+    from broker.aws.probe import KeyProbe
+    from broker.policy import documents
 
     settings = from_env({**CREDENTIALS, "AWS_REGION": region})
     assert settings.partition == partition
@@ -100,7 +100,7 @@ def test_partition_follows_the_region(region: str, partition: str, endpoint: str
     assert (
         KeyProbe(region, None, pool_size=1).url("b", "").startswith(f"https://b.{endpoint.removeprefix('https://')}/")
     )
-    document = policies.user_policy(["b"], read_only=True, partition=settings.partition)
+    document = documents.user_policy(["b"], read_only=True, partition=settings.partition)
     assert {r for s in document["Statement"] for r in s["Resource"]} == {
         f"arn:{partition}:s3:::b",
         f"arn:{partition}:s3:::b/*",

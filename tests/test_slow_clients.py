@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.harness import Backend
-from tests.procfile import procfile_server
-from tests.slow_load import SlowClients
+from testing.harness import Backend
+from testing.procfile import procfile_server
+from testing.slow_load import SlowClients
 
 AUTH = ("cc", "slow-clients-test-password")
 SLOW_CONNECTIONS = 150

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from tests.docs import run_sh, sh_blocks
-from tests.harness import REGION, REPO, OSBClient, free_port, new_id
-from tests.processes import clean_env, osb, running
+from testing.docs import run_sh, sh_blocks
+from testing.harness import REGION, REPO, OSBClient, free_port, new_id
+from testing.processes import clean_env, osb, running
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 

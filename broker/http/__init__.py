@@ -1,0 +1,1 @@
+"""The HTTP face: the Flask app, the OSB adapter, and the checks every request passes first."""

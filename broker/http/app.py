@@ -1,0 +1,169 @@
+"""The Flask app: openbrokerapi's OSB routes behind the broker's own checks, plus /health and /metrics."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import Flask, Request, Response, g, jsonify, request
+from openbrokerapi.api import get_blueprint
+from openbrokerapi.auth import NoneBrokerAuthenticator
+from werkzeug.exceptions import HTTPException
+
+from broker import deadlines
+from broker.aws.buckets import Buckets
+from broker.aws.clients import MAX_POOL_CONNECTIONS, make_clients
+from broker.aws.errors import from_aws
+from broker.aws.identity import check_aws_access
+from broker.aws.probe import KeyProbe
+from broker.aws.users import Users
+from broker.errors import BrokerError
+from broker.http import envelope
+from broker.http.audit import REQUEST_IDENTITY, audit_record, log_audit
+from broker.http.bodies import BodyLimits
+from broker.http.catalog_answer import CATALOG_ENDPOINT, CatalogAnswer
+from broker.http.metrics import metrics_from_environment
+from broker.http.osb import S3ServiceBroker
+from broker.logs import configure_logging
+from broker.model.catalog import load_catalog
+from broker.operations.bindings import Bindings
+from broker.operations.instances import Instances
+from broker.settings import Settings, from_env
+
+log = logging.getLogger(__name__)
+
+OSB_BLUEPRINT = "open_broker"
+AWS_THREADS = 16
+# Longer than any bind can run (the Cloud Controller gives up after 60 s), with room for clock skew.
+KEY_IN_FLIGHT_SECONDS = 120.0
+audit_log = logging.getLogger("broker.audit")
+
+
+def error_response(error: BrokerError) -> tuple[Response, int]:
+    if error.status >= 500 and error.status != 501:  # 501: a request for what the broker does not offer
+        log.error("%s %s failed: %s", request.method, request.path, error.description)
+    headers = {"WWW-Authenticate": 'Basic realm="s3-broker"'} if error.status == 401 else {}
+    return jsonify(error.body()), error.status, headers  # type: ignore[return-value]
+
+
+def aws_error_response(error: Exception) -> tuple[Response, int]:
+    """An AWS failure no operation translated itself: still an OSB error a person can act on."""
+    return error_response(from_aws(error, f"answer {request.method} {request.path}"))
+
+
+def http_error_response(error: HTTPException) -> tuple[Response, int, list[tuple[str, str]]]:
+    """Flask's own errors (unknown route, wrong method) as OSB error bodies, not HTML pages."""
+    status = error.code or 500
+    # Keep what the error says in headers, such as the Allow header of a 405.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return jsonify({"error": error.name.replace(" ", ""), "description": error.description}), status, headers
+
+
+def unexpected_error_response(error: Exception) -> tuple[Response, int]:
+    log.exception("%s %s failed unexpectedly", request.method, request.path)
+    return jsonify({"error": "InternalError", "description": "The broker failed unexpectedly; see its logs."}), 500
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app: no work at import time; gunicorn calls this once per worker."""
+    settings = settings or from_env(os.environ)
+    configure_logging(settings.log_level)
+    catalog = load_catalog(settings.catalog_path)
+    clients = make_clients(settings)
+    # The key is checked here, in each worker, not in the gunicorn master (see broker/server/startup.py).
+    identity = check_aws_access(settings, clients.sts)
+    pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
+    buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
+    probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
+    users = Users(clients.iam, probe, settings.iam_permissions_boundary_arn, pool)
+    bindings = Bindings(
+        settings,
+        catalog,
+        buckets,
+        users,
+        pool,
+        own_account=identity.account_id,
+        key_in_flight_seconds=KEY_IN_FLIGHT_SECONDS,
+    )
+    service_broker = S3ServiceBroker(catalog, Instances(settings, catalog, buckets, bindings.remove_all_of), bindings)
+    metrics = metrics_from_environment()
+
+    app = Flask("broker")
+    app.wsgi_app = BodyLimits(app.wsgi_app)  # type: ignore[method-assign]
+    # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
+    app.extensions["s3_broker.aws"] = clients
+    app.extensions["s3_broker.probe"] = probe
+    app.extensions["s3_broker.identity"] = identity  # logged once per server by gunicorn_config
+    # Auth is checked by the app itself, first and in constant time (see before_osb_request).
+    blueprint = get_blueprint(
+        service_broker, None, logging.getLogger("openbrokerapi"), authenticator=NoneBrokerAuthenticator()
+    )
+    blueprint.register_error_handler(BrokerError, error_response)
+    blueprint.register_error_handler(BotoCoreError, aws_error_response)
+    blueprint.register_error_handler(ClientError, aws_error_response)
+    app.register_blueprint(blueprint)
+    catalog_answer = CatalogAnswer(app, catalog)
+    app.register_error_handler(BrokerError, error_response)
+    app.register_error_handler(HTTPException, http_error_response)
+    app.register_error_handler(BotoCoreError, aws_error_response)
+    app.register_error_handler(Exception, unexpected_error_response)
+
+    @app.before_request
+    def before_osb_request() -> Response | None:
+        # The request itself, not Flask's proxy: every attribute read through the proxy looks the
+        # context up again, about a microsecond each, dozens of times a request.
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        g.started = time.perf_counter()
+        if req.path == "/health":
+            return None
+        g.deadline = deadlines.start(settings.request_deadline)
+        envelope.check_auth(req, settings)
+        if req.blueprint == OSB_BLUEPRINT:
+            envelope.check_version(req)
+            envelope.check_osb_request(req, settings, catalog)
+            if req.endpoint == CATALOG_ENDPOINT:
+                # Checked as every OSB request; answered here with bytes made once (broker/http/catalog_answer.py).
+                return catalog_answer.response()
+        return None
+
+    @app.after_request
+    def after_request(response: Response) -> Response:
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        identity = req.headers.get(REQUEST_IDENTITY)
+        if identity:
+            response.headers[REQUEST_IDENTITY] = identity
+        if req.blueprint == OSB_BLUEPRINT:
+            endpoint = (req.endpoint or "").removeprefix(OSB_BLUEPRINT + ".")
+            seconds = time.perf_counter() - g.get("started", time.perf_counter())
+            metrics.observe(endpoint, response.status_code, seconds)
+            record = audit_record(
+                operation=endpoint,
+                method=req.method,
+                path=req.path,
+                view_args=req.view_args or {},
+                headers=req.headers,
+                status=response.status_code,
+                seconds=seconds,
+            )
+            log_audit(audit_log, record)
+        return response
+
+    @app.teardown_request
+    def end_deadline(_: BaseException | None) -> None:
+        # Threads serve one request after another: the next one must not inherit this deadline.
+        token = g.pop("deadline", None)
+        if token is not None:
+            deadlines.reset(token)
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), content_type=metrics.content_type)
+
+    return app

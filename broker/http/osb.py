@@ -1,0 +1,118 @@
+"""The OSB layer: each openbrokerapi call becomes one operation, and its result an OSB response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openbrokerapi.service_broker import (
+    BindDetails,
+    Binding,
+    BindState,
+    DeprovisionDetails,
+    DeprovisionServiceSpec,
+    GetBindingSpec,
+    GetInstanceDetailsSpec,
+    LastOperation,
+    OperationState,
+    ProvisionDetails,
+    ProvisionedServiceSpec,
+    ProvisionState,
+    Service,
+    ServiceBroker,
+    UnbindDetails,
+    UnbindSpec,
+    UpdateDetails,
+    UpdateServiceSpec,
+)
+
+from broker.errors import NotFound, NotOffered
+from broker.http import osb_fields
+from broker.model.bucket_options import website_url
+from broker.model.catalog import Catalog
+from broker.operations.bindings import Bindings
+from broker.operations.instances import DEPROVISION_OPERATION, Instances
+
+
+class S3ServiceBroker(ServiceBroker):
+    """Synchronous, except the deprovision of a bucket too big to empty within a request."""
+
+    def __init__(self, catalog: Catalog, instances: Instances, bindings: Bindings) -> None:
+        self._catalog = catalog
+        self.instances = instances
+        self.bindings = bindings
+
+    def catalog(self) -> list[Service]:
+        return self._catalog.services
+
+    def provision(
+        self, instance_id: str, details: ProvisionDetails, async_allowed: bool, **kwargs: Any
+    ) -> ProvisionedServiceSpec:
+        created = self.instances.provision(
+            instance_id, details.plan_id, details.organization_guid, details.space_guid, details.parameters
+        )
+        state = ProvisionState.SUCCESSFUL_CREATED if created else ProvisionState.IDENTICAL_ALREADY_EXISTS
+        return ProvisionedServiceSpec(state=state)
+
+    def update(self, instance_id: str, details: UpdateDetails, async_allowed: bool, **kwargs: Any) -> UpdateServiceSpec:
+        self.instances.update(instance_id, details.plan_id, details.parameters)
+        return UpdateServiceSpec(is_async=False)
+
+    def deprovision(
+        self, instance_id: str, details: DeprovisionDetails, async_allowed: bool, **kwargs: Any
+    ) -> DeprovisionServiceSpec:
+        if self.instances.deprovision(instance_id, async_allowed):
+            return DeprovisionServiceSpec(is_async=True, operation=DEPROVISION_OPERATION)
+        return DeprovisionServiceSpec(is_async=False)
+
+    def get_instance(self, instance_id: str, **kwargs: Any) -> GetInstanceDetailsSpec:
+        record, parameters = self.instances.parameters(instance_id)
+        if record.config.options.website:
+            settings = self.instances.settings
+            bucket = settings.bucket_name(instance_id)
+            endpoint = website_url(bucket, settings.aws_region, settings.aws_endpoint_url)
+            if endpoint:  # shown, not a parameter one can give
+                parameters["website_endpoint"] = endpoint
+        return GetInstanceDetailsSpec(service_id=record.service_id, plan_id=record.plan_id, parameters=parameters)
+
+    def last_operation(self, instance_id: str, operation_data: str | None, **kwargs: Any) -> LastOperation:
+        if operation_data == DEPROVISION_OPERATION:
+            state, description = self.instances.deprovision_progress(instance_id)
+            return LastOperation(OperationState(state), description)
+        # Provision, update: always synchronous, so an instance that exists has succeeded.
+        self.instances.read(instance_id)
+        return LastOperation(OperationState.SUCCEEDED, "The bucket is ready.")
+
+    def bind(
+        self, instance_id: str, binding_id: str, details: BindDetails, async_allowed: bool, **kwargs: Any
+    ) -> Binding:
+        context_org = (details.context or {}).get("organization_guid")
+        result = self.bindings.bind(
+            instance_id,
+            binding_id,
+            details.plan_id,
+            details.parameters,
+            context_org,
+            predecessor_binding_id=osb_fields.predecessor_binding_id(),
+        )
+        if result.metadata:
+            osb_fields.answer_with_metadata(result.metadata)
+        state = BindState.SUCCESSFUL_BOUND if result.created else BindState.IDENTICAL_ALREADY_EXISTS
+        return Binding(state=state, credentials=result.credentials)
+
+    def unbind(
+        self, instance_id: str, binding_id: str, details: UnbindDetails, async_allowed: bool, **kwargs: Any
+    ) -> UnbindSpec:
+        self.bindings.unbind(instance_id, binding_id)
+        return UnbindSpec(is_async=False)
+
+    def get_binding(self, instance_id: str, binding_id: str, **kwargs: Any) -> GetBindingSpec:
+        # Credentials are handed out once, when the binding is made; the catalog says
+        # bindings_retrievable: false, so a platform should not ask.
+        raise NotOffered("This broker does not serve bindings back: their credentials are returned only when made.")
+
+    def last_binding_operation(
+        self, instance_id: str, binding_id: str, operation_data: str | None, **kwargs: Any
+    ) -> LastOperation:
+        if not self.bindings.exists(instance_id, binding_id):
+            raise NotFound(f"Binding {binding_id} of instance {instance_id} does not exist.")
+        return LastOperation(OperationState.SUCCEEDED, "The credentials are ready.")

@@ -1,0 +1,1 @@
+"""Local development only (`make run`, the tests, the bench): moto behind a gate that judges as AWS does."""

@@ -1,0 +1,1 @@
+"""The broker's domain, pure: the catalog, parameters, options, records and credentials."""

@@ -1,0 +1,1 @@
+"""What the broker does for each OSB request: instances, bindings, keys, rotation, rollback."""

@@ -1,0 +1,256 @@
+"""Service instances: provision, update, deprovision and read a bucket, as the contract describes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from broker import rollback
+from broker.aws.buckets import BucketNotEmpty, Buckets
+from broker.errors import AsyncRequired, BadRequest, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
+from broker.model.catalog import Catalog
+from broker.model.parameters import (
+    InstanceConfig,
+    check_kms_key_allowed,
+    fingerprint,
+    instance_config_for_create,
+    instance_config_for_update,
+)
+from broker.model.records import (
+    MAX_TAGS,
+    InstanceRecord,
+    StoredInstance,
+    deleting_since,
+    instance_tags,
+    provisioning_marker,
+)
+from broker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A concurrent provision of the same instance is waited for this long before answering 422.
+JOIN_WAIT = 10.0
+JOIN_POLL = 0.2
+# The provision that made a bucket marks it within milliseconds; none after this means it died.
+NO_MARKER_GRACE = 1.0
+# Longer than any provision can run (the Cloud Controller gives up after 60 s).
+PROVISION_IN_FLIGHT_SECONDS = 120.0
+# The `operation` an asynchronous deprovision hands the platform, which sends it back to last_operation.
+DEPROVISION_OPERATION = "deprovision"
+# The states of an operation, as OSB's last_operation names them.
+SUCCEEDED, IN_PROGRESS, FAILED = "succeeded", "in progress", "failed"
+
+
+class Instances:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, buckets: Buckets, remove_bindings: Callable[[str], list[str]]
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.buckets = buckets
+        # Deletes the binding users left on an instance; returns their names.
+        self.remove_bindings = remove_bindings
+
+    def provision(self, instance_id: str, plan_id: str, org_guid: str, space_guid: str, parameters: Any) -> bool:
+        """Create the instance's bucket; True if created, False if an identical one already exists."""
+        plan = self.catalog.plan(plan_id)
+        record = InstanceRecord(
+            instance_id=instance_id,
+            service_id=plan.service_id,
+            plan_id=plan.id,
+            org_guid=org_guid,
+            space_guid=space_guid,
+            config=instance_config_for_create(plan, parameters),
+        )
+        check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
+        bucket = self.settings.bucket_name(instance_id)
+        digest = fingerprint(record.identity())
+        tags = self.buckets.create_or_find(bucket, record.config.options.object_ownership)
+        if tags is None:  # this request made the bucket: it alone configures it
+            self._configure(bucket, record, digest, made_now=True)
+            return True
+        return self._join(instance_id, bucket, record, digest, tags)
+
+    def _configure(self, bucket: str, record: InstanceRecord, digest: str, *, made_now: bool) -> None:
+        self.buckets.finish(bucket, record, digest, made_now=made_now)
+        log.info("provisioned instance %s as bucket %s", record.instance_id, bucket)
+
+    def _join(
+        self, instance_id: str, bucket: str, record: InstanceRecord, digest: str, tags: list[dict[str, str]]
+    ) -> bool:
+        """The bucket was there already: a repeat, a conflict, a provision in progress, or one that died.
+
+        A provision in progress with the same request is waited for (within the request's time);
+        one that died (no marker after a moment, or a marker older than any request can run) is
+        taken over. Returns True if this request finished the bucket.
+        """
+        waited = 0.0
+        while True:
+            if deleting_since(tags) is not None:
+                raise ConcurrencyError(
+                    f"Instance {instance_id} is still being deleted (bucket {bucket}). Try again once it is gone."
+                )
+            stored = self.buckets.read_from(tags)
+            if stored is not None:
+                if stored.identity() == record.identity():
+                    return False
+                raise Conflict(
+                    f"Instance {instance_id} already exists (bucket {bucket}) with other settings. "
+                    "Use `cf update-service` to change them."
+                )
+            marker = provisioning_marker(tags)
+            died = (marker is None and waited >= NO_MARKER_GRACE) or (
+                marker is not None and time.time() - marker.started > PROVISION_IN_FLIGHT_SECONDS
+            )
+            if not died and marker is not None and marker.digest != digest:
+                raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
+            if died:
+                log.warning("taking over bucket %s, left half-made by a provision that did not finish", bucket)
+                self._configure(bucket, record, digest, made_now=False)
+                return True
+            if waited >= JOIN_WAIT:
+                raise ConcurrencyError(
+                    f"Instance {instance_id} is being provisioned by another request. Try again in a minute."
+                )
+            time.sleep(JOIN_POLL)
+            waited += JOIN_POLL
+            tags = self.buckets.read_tags(bucket)
+            if tags is None:
+                raise ConcurrencyError(
+                    f"The other provision of instance {instance_id} failed and removed its bucket. Try again."
+                )
+
+    def update(self, instance_id: str, plan_id: str | None, parameters: Any) -> None:
+        bucket = self.settings.bucket_name(instance_id)
+        current = self.read_complete(instance_id)
+        current_plan = self.catalog.plan(current.plan_id)
+        new_plan = self.catalog.plan(plan_id) if plan_id else current_plan
+        if new_plan.service_id != current_plan.service_id:
+            raise BadRequest(f"plan {new_plan.name!r} belongs to another service than this instance")
+        config = instance_config_for_update(current.config, current_plan, new_plan, parameters)
+        if config.kms_key_arn != current.config.kms_key_arn:
+            check_kms_key_allowed(config.kms_key_arn, self.settings.allowed_kms_key_arns)
+        updated = replace(current, plan_id=new_plan.id, config=config)
+        if updated == current:
+            return
+        if len(instance_tags(updated)) > MAX_TAGS:
+            raise InvalidParameters(
+                f"the bucket would need {len(instance_tags(updated))} tags, more than S3's {MAX_TAGS}: the broker "
+                f"keeps up to 11 of its own, so give at most 39 in 'tags'"
+            )
+        try:
+            self.buckets.configure(bucket, current.config, config)
+            self.buckets.write_tags(bucket, updated)
+        except BaseException:
+            self._restore(bucket, current, config)
+            raise
+        log.info("updated instance %s", instance_id)
+
+    def _restore(self, bucket: str, previous: InstanceRecord, attempted: InstanceConfig) -> None:
+        """After a failed update, put back what the update may have changed (best effort)."""
+        rollback.undo(f"restore bucket {bucket}", lambda: self.buckets.configure(bucket, attempted, previous.config))
+
+    def deprovision(self, instance_id: str, async_allowed: bool = False) -> bool:
+        """Delete the bucket, then any binding user still left on the instance; True when the bucket is
+        left for S3 to empty and `last_operation` to delete (an asynchronous deprovision).
+
+        The platform unbinds before it deprovisions, but a failed unbind, another client or a bind
+        racing this request can leave users behind: they go too, so no key outlives its bucket. A
+        retry after a failure part-way finishes the job.
+        """
+        bucket = self.settings.bucket_name(instance_id)
+        tags = self.buckets.read_tags(bucket)
+        if tags is None:
+            if self.remove_bindings(instance_id):
+                return False
+            raise Gone(f"Instance {instance_id} does not exist (no bucket {bucket}).")
+        stored = self.buckets.read_from(tags)
+        deleting = deleting_since(tags) is not None
+        if deleting or (stored is not None and stored.record.config.delete_objects):
+            limit = self.settings.deprovision_sync_max_objects
+            if deleting or self.buckets.holds_more_than(bucket, limit):
+                # A repeat of a deprovision already under way makes progress like last_operation does.
+                if deleting and self._delete_once_empty(instance_id, bucket):
+                    return False
+                if not async_allowed:
+                    raise AsyncRequired(
+                        f"Bucket {bucket} holds more than {limit} objects (or versions, delete markers or "
+                        "unfinished uploads): deleting them takes longer than one request, so the broker deletes them "
+                        "asynchronously. Deprovision with accepts_incomplete=true (Cloud Foundry sends it)."
+                    )
+                self.buckets.start_emptying(bucket, tags, time.time())
+                self.remove_bindings(instance_id)  # keys go now; the bucket follows once empty
+                log.info(
+                    "deprovisioning instance %s: S3 empties bucket %s, last_operation deletes it", instance_id, bucket
+                )
+                return True
+            deleted = self.buckets.empty(bucket)
+            log.info("emptied bucket %s of %d objects and versions", bucket, deleted)
+        # S3 itself refuses to delete a bucket that holds any object, version or delete marker:
+        # that refusal is the deletion guard, with no listing call before it.
+        deleted_bucket = self.buckets.delete(bucket)
+        removed_users = self.remove_bindings(instance_id)
+        if not deleted_bucket and not removed_users:
+            raise Gone(f"Instance {instance_id} was deleted by another request meanwhile (no bucket {bucket}).")
+        log.info("deprovisioned instance %s", instance_id)
+        return False
+
+    def _delete_once_empty(self, instance_id: str, bucket: str) -> bool:
+        """One bounded step of emptying, then delete the bucket if that emptied it; True when it is gone."""
+        # The same bound as a bucket emptied within a request: what one request can delete quickly.
+        self.buckets.empty_some(bucket, self.settings.deprovision_sync_max_objects)
+        try:
+            deleted = self.buckets.delete(bucket)
+        except BucketNotEmpty:
+            return False
+        self.remove_bindings(instance_id)
+        if deleted:
+            log.info("deprovisioned instance %s: bucket %s emptied and deleted", instance_id, bucket)
+        return True
+
+    def deprovision_progress(self, instance_id: str) -> tuple[str, str]:
+        """For last_operation of an asynchronous deprovision: the OSB state and what to tell the platform.
+
+        Any broker process may answer: the bucket's tags say it is being emptied. Each poll
+        deletes a bounded batch itself and deletes the bucket once it is empty. A bucket that is
+        gone is 410 Gone, as the OSB spec asks of a finished asynchronous deprovision.
+        """
+        bucket = self.settings.bucket_name(instance_id)
+        tags = self.buckets.read_tags(bucket)
+        if tags is None:
+            self.remove_bindings(instance_id)
+            raise Gone(f"Instance {instance_id} is deleted (no bucket {bucket}).")
+        started = deleting_since(tags)
+        if started is None:
+            return FAILED, f"Bucket {bucket} is not being deleted: deprovision the instance again."
+        if self._delete_once_empty(instance_id, bucket):
+            return SUCCEEDED, f"Bucket {bucket} is emptied and deleted."
+        since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+        return IN_PROGRESS, (
+            f"S3 is deleting the objects of bucket {bucket} (lifecycle rules set {since}; expiry can take a few "
+            "days on AWS); the broker deletes the bucket once it is empty."
+        )
+
+    def read(self, instance_id: str) -> StoredInstance:
+        stored = self.buckets.read(self.settings.bucket_name(instance_id))
+        if stored is None:
+            raise NotFound(f"Instance {instance_id} does not exist.")
+        return stored
+
+    def read_complete(self, instance_id: str) -> InstanceRecord:
+        """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests)."""
+        stored = self.read(instance_id)
+        bucket = self.settings.bucket_name(instance_id)
+        config = stored.record.config
+        if stored.options_read:
+            config = replace(config, options=self.buckets.read_options(bucket, stored))
+        if stored.cors_digest:
+            config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
+        return replace(stored.record, config=config)
+
+    def parameters(self, instance_id: str) -> tuple[InstanceRecord, dict[str, Any]]:
+        record = self.read_complete(instance_id)
+        return record, record.config.as_parameters()

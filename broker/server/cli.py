@@ -1,0 +1,103 @@
+"""`python -m broker`: serve (no arguments), or the operator's commands.
+
+    python -m broker                      serve with gunicorn, as the Procfile does
+    python -m broker policy boundary      the binding users' permissions boundary, filled in
+    python -m broker policy broker        the broker's own IAM policy, filled in
+    python -m broker check                check the settings and the AWS credentials
+    python -m broker list INSTANCE_ID     the bucket and the binding users of one instance
+
+The commands read the same environment variables as the broker. The account id comes from STS
+GetCallerIdentity with the configured credentials, or from --account-id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from broker.policy import account_policies
+from broker.settings import Settings, SettingsError, from_env
+
+
+def operator_settings(environ: Mapping[str, str]) -> Settings:
+    """The broker's settings for an operator command: the broker's own basic auth is not needed."""
+    filled = {"BROKER_USERNAME": "-", "BROKER_PASSWORD": "-", **{k: v for k, v in environ.items() if v}}
+    filled.pop("VCAP_APPLICATION", None)
+    return from_env(filled)
+
+
+def caller(settings: Settings) -> tuple[str, str]:
+    """The account id and ARN of the configured AWS credentials."""
+    from broker.aws.identity import caller_identity
+
+    identity = caller_identity(settings)
+    return identity.account_id, identity.arn
+
+
+def print_policy(settings: Settings, which: str, account_id: str | None) -> None:
+    facts = account_policies.facts_for(settings, account_id or caller(settings)[0])
+    document = account_policies.boundary_policy(facts) if which == "boundary" else account_policies.broker_policy(facts)
+    print(json.dumps(document, indent=2))
+
+
+def check(settings: Settings) -> int:
+    account_id, arn = caller(settings)
+    print(f"settings: ok (region {settings.aws_region}, partition {settings.partition})")
+    print(f"AWS credentials: ok, account {account_id}, identity {arn}")
+    if settings.iam_permissions_boundary_arn:
+        print(f"binding users get the permissions boundary {settings.iam_permissions_boundary_arn}")
+    else:
+        print("binding users get NO permissions boundary (see `python -m broker policy boundary`)")
+    return 0
+
+
+def list_instance(settings: Settings, instance_id: str) -> int:
+    from broker.aws.buckets import Buckets
+    from broker.aws.clients import make_clients
+
+    clients = make_clients(settings)
+    bucket = settings.bucket_name(instance_id)
+    tags = Buckets(clients.s3, settings.aws_region, pool=None).read_tags(bucket)  # type: ignore[arg-type]
+    print(f"bucket {bucket}: {'absent' if tags is None else 'present'}")
+    for tag in tags or []:
+        print(f"  tag {tag['Key']} = {tag['Value']}")
+    pages = clients.iam.get_paginator("list_users").paginate(PathPrefix=settings.user_path(instance_id))
+    for user in (user for page in pages for user in page["Users"]):
+        print(f"binding user {user['UserName']} ({user['Arn']})")
+    return 0
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m broker", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    policy = commands.add_parser("policy", help="print an IAM document with the settings filled in")
+    policy.add_argument("which", choices=["boundary", "broker"])
+    policy.add_argument("--account-id", help="the AWS account id (default: asked of STS with the configured key)")
+    commands.add_parser("check", help="check the settings and the AWS credentials")
+    listing = commands.add_parser("list", help="what the broker made for one instance")
+    listing.add_argument("instance_id")
+    return parser.parse_args(argv)
+
+
+def run(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
+    arguments = parse(argv)
+    try:
+        settings = operator_settings(environ)
+    except SettingsError as error:
+        print(f"s3-broker: {error}", file=sys.stderr)
+        return 2
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        if arguments.command == "policy":
+            print_policy(settings, arguments.which, arguments.account_id)
+            return 0
+        if arguments.command == "check":
+            return check(settings)
+        return list_instance(settings, arguments.instance_id)
+    except (BotoCoreError, ClientError) as error:
+        print(f"s3-broker: AWS refused or could not be reached: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,257 @@
+"""What tests and benchmarks share: the broker's local AWS (moto behind its gate for public reads
+and presigned URLs, as `make run` serves it) in a process with IAM enforcement, the broker on
+loopback, and an OSB client that speaks to it as the Cloud Controller does."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+from botocore.config import Config
+from werkzeug.serving import make_server
+
+from broker.http.app import create_app
+from broker.local import backend
+from broker.policy import account_policies
+from broker.settings import Settings
+
+REGION = "eu-west-2"  # outside us-east-1, so CreateBucket needs its LocationConstraint
+REPO = Path(__file__).resolve().parent.parent
+SERVICE_ID = "2b7a1f4e-6c1d-4a8e-9f3b-5d2c8e0a7b61"
+BASIC = "8f1e3c2a-4b5d-4e6f-8a7b-9c0d1e2f3a41"
+BASIC_PUBLIC = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c52"
+ORG = "0c6a3e59-1b8f-4bd4-9a07-1b0f8c2a6d11"
+SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
+ADMIN_USER = "test-admin"
+# The one customer KMS key the tests' broker allows (moto does not check that it exists).
+ALLOWED_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class MotoProcess:
+    """The local AWS on 127.0.0.1 in its own process (so it does not share the broker's GIL)."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MotoProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "broker.local.server", "--port", str(self.port)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.endpoint}/moto-api/", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("moto server did not start")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class Identity:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+
+
+def make_user(endpoint: str, name: str, policy: dict[str, Any]) -> Identity:
+    """An IAM user with one inline policy and a key (call while enforcement is off)."""
+    iam = boto3.client(
+        "iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Identity(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def base_settings() -> Settings:
+    return Settings(broker_username="cc", broker_password="s3cr3t-broker-password", aws_region=REGION)
+
+
+@dataclass
+class Backend:
+    """A moto server with IAM enforcement on, the broker's own IAM user and an admin to inspect state."""
+
+    moto: MotoProcess
+    broker: Identity
+    admin: Identity
+    permissions_boundary_arn: str
+
+    @classmethod
+    def start(cls) -> Backend:
+        moto = MotoProcess().start()
+        made = backend.create_broker_identity(moto.endpoint, base_settings())
+        broker = Identity(made.access_key_id, made.secret_access_key)
+        admin = make_user(
+            moto.endpoint,
+            ADMIN_USER,
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        )
+        backend.set_enforcement(moto.endpoint, enforce=True)
+        return cls(moto, broker, admin, made.permissions_boundary_arn)
+
+    def restricted_broker(self, name: str, drop_actions: set[str]) -> Identity:
+        """Another broker identity whose policy lacks some actions, to make an operation fail part-way."""
+        backend.set_enforcement(self.moto.endpoint, enforce=False)
+        try:
+            facts = backend.local_facts(self.moto.endpoint, base_settings())
+            policy = backend.widened_for_moto(account_policies.broker_policy(facts))
+            for statement in policy["Statement"]:
+                statement["Action"] = [a for a in statement["Action"] if a not in drop_actions]
+            return make_user(self.moto.endpoint, name, policy)
+        finally:
+            backend.set_enforcement(self.moto.endpoint, enforce=True)
+
+    def client(self, service: str, identity: Identity | None = None) -> Any:
+        identity = identity or self.admin
+        return boto3.client(
+            service,
+            endpoint_url=self.moto.endpoint,
+            region_name=REGION,
+            aws_access_key_id=identity.access_key_id,
+            aws_secret_access_key=identity.secret_access_key,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+
+    def settings(self, identity: Identity | None = None, **overrides: Any) -> Settings:
+        identity = identity or self.broker
+        settings = replace(
+            base_settings(),
+            aws_endpoint_url=self.moto.endpoint,
+            aws_access_key_id=identity.access_key_id,
+            aws_secret_access_key=identity.secret_access_key,
+            iam_permissions_boundary_arn=self.permissions_boundary_arn,
+            allowed_kms_key_arns=(ALLOWED_KMS_KEY,),
+            key_propagation_timeout=5.0,
+        )
+        return replace(settings, **overrides)
+
+
+class BrokerServer:
+    """create_app(settings) served on loopback by a threaded WSGI server in this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self) -> BrokerServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+    def osb(self) -> OSBClient:
+        return OSBClient(self.url, (self.settings.broker_username, self.settings.broker_password))
+
+
+class OSBClient:
+    """Speaks OSB 2.17 as the Cloud Controller does."""
+
+    def __init__(self, url: str, auth: tuple[str, str]) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self.session.auth = auth
+        identity = base64.b64encode(json.dumps({"user_id": "test-user"}).encode()).decode()
+        self.session.headers.update(
+            {"X-Broker-API-Version": "2.17", "X-Broker-API-Originating-Identity": f"cloudfoundry {identity}"}
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.request(method, self.url + path, timeout=60, **kwargs)
+
+    def catalog(self) -> requests.Response:
+        return self.request("GET", "/v2/catalog")
+
+    def provision(
+        self, instance_id: str, plan_id: str = BASIC, parameters: Any = None, **body: Any
+    ) -> requests.Response:
+        payload: dict[str, Any] = {
+            "service_id": SERVICE_ID,
+            "plan_id": plan_id,
+            "organization_guid": ORG,
+            "space_guid": SPACE,
+            "context": {"platform": "cloudfoundry", "organization_guid": ORG, "space_guid": SPACE},
+            **body,
+        }
+        if parameters is not None:
+            payload["parameters"] = parameters
+        return self.request("PUT", f"/v2/service_instances/{instance_id}", json=payload)
+
+    def update(
+        self, instance_id: str, plan_id: str | None = None, parameters: Any = None, **body: Any
+    ) -> requests.Response:
+        payload: dict[str, Any] = {"service_id": SERVICE_ID, **body}
+        if plan_id:
+            payload["plan_id"] = plan_id
+        if parameters is not None:
+            payload["parameters"] = parameters
+        return self.request("PATCH", f"/v2/service_instances/{instance_id}", json=payload)
+
+    def deprovision(self, instance_id: str, plan_id: str = BASIC) -> requests.Response:
+        return self.request(
+            "DELETE", f"/v2/service_instances/{instance_id}", params={"service_id": SERVICE_ID, "plan_id": plan_id}
+        )
+
+    def get_instance(self, instance_id: str) -> requests.Response:
+        return self.request("GET", f"/v2/service_instances/{instance_id}")
+
+    def bind(
+        self, instance_id: str, binding_id: str, parameters: Any = None, *, app_guid: str | None = "app", **body: Any
+    ) -> requests.Response:
+        payload: dict[str, Any] = {
+            "service_id": SERVICE_ID,
+            "plan_id": BASIC,
+            "context": {"platform": "cloudfoundry", "organization_guid": ORG, "space_guid": SPACE},
+            **body,
+        }
+        if app_guid:
+            payload["app_guid"] = app_guid
+            payload["bind_resource"] = {"app_guid": app_guid}
+        if parameters is not None:
+            payload["parameters"] = parameters
+        return self.request("PUT", f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}", json=payload)
+
+    def unbind(self, instance_id: str, binding_id: str) -> requests.Response:
+        return self.request(
+            "DELETE",
+            f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
+            params={"service_id": SERVICE_ID, "plan_id": BASIC},
+        )

@@ -1,0 +1,74 @@
+"""Running the broker as operators do, in a process of its own: `python -m broker` or the Procfile's gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from testing.harness import REPO, Backend
+
+PROCFILE_COMMAND = (REPO / "Procfile").read_text().split(":", 1)[1].strip()
+
+
+def procfile_command(*extra: str) -> list[str]:
+    """The Procfile's command, run with this Python; `extra` gunicorn options go before the app."""
+    words = PROCFILE_COMMAND.replace('"', "").split()
+    return [sys.executable, "-m", *words[:-1], *extra, words[-1]]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The machine's environment without any AWS account, proxy or broker settings, plus `extra`."""
+    dropped = ("AWS_", "BROKER_", "VCAP_", "PROMETHEUS_")
+    proxies = {"http_proxy", "https_proxy", "no_proxy", "all_proxy"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k.lower() not in proxies}
+    env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
+    return {**env, **extra}
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[str]]:
+    """Start the command, wait until /health answers on `port`, stop it (SIGTERM) when done."""
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or workers still booting
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def osb(port: int, auth: tuple[str, str], method: str, path: str, **kwargs: Any) -> requests.Response:
+    headers = {"X-Broker-API-Version": "2.17", **kwargs.pop("headers", {})}
+    return requests.request(method, f"http://127.0.0.1:{port}{path}", auth=auth, headers=headers, timeout=30, **kwargs)
+
+
+def cf_env(backend: Backend, port: int, **overrides: str) -> dict[str, str]:
+    """The environment of a broker on Cloud Foundry, with the test backend as its AWS."""
+    settings = backend.settings()
+    values = {
+        "VCAP_APPLICATION": json.dumps({"application_name": "s3-broker", "space_name": "test"}),
+        "PORT": str(port),
+        "BROKER_USERNAME": "cc",
+        "BROKER_PASSWORD": "cf-password",
+        "AWS_REGION": settings.aws_region,
+        "AWS_ENDPOINT_URL": settings.aws_endpoint_url or "",
+        "AWS_ACCESS_KEY_ID": settings.aws_access_key_id or "",
+        "AWS_SECRET_ACCESS_KEY": settings.aws_secret_access_key or "",
+        "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
+    }
+    return clean_env(**{**values, **overrides})
