@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.aws.errors import aws_errors
+from broker.aws_names import US_EAST_1
 from broker.model import bucket_options
 from broker.model.parameters import InstanceConfig
 from broker.policy import documents
-
-US_EAST_1 = "us-east-1"
 
 
 def create_bucket_arguments(bucket: str, region: str, ownership: str = bucket_options.OWNER_ENFORCED) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from broker import rollback
 from broker.aws.bucket_config import configuration_calls, create_bucket_arguments
 from broker.aws.clients import run_concurrently
 from broker.aws.errors import aws_errors, error_code
+from broker.aws_names import US_EAST_1
 from broker.errors import BrokerError, Unprocessable
 from broker.model import bucket_options
 from broker.model.bucket_options import BucketOptions
@@ -33,7 +34,6 @@ from broker.policy import documents
 log = logging.getLogger(__name__)
 
 NO_SUCH_BUCKET = "NoSuchBucket"
-US_EAST_1 = "us-east-1"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 # Unfinished multipart uploads aborted per emptying step (one call each), to keep a step short.
 ABORT_BATCH = 100
