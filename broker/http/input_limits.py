@@ -9,10 +9,6 @@ from typing import Any
 MAX_JSON_DEPTH = 32
 # S3 refuses a CORS configuration over 64 KB (as XML, the form AWS receives).
 MAX_CORS_XML_BYTES = 64 * 1024
-# Bucket name starts and ends S3 reserves for its own features (access points, directory
-# buckets, table buckets, multi-region access points, demo names, punycode).
-S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap")
 
 
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -26,17 +22,6 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return False
-
-
-def reserved_bucket_name(name: str) -> str | None:
-    """The reserved prefix or suffix a bucket name uses, or None."""
-    for prefix in S3_RESERVED_PREFIXES:
-        if name.startswith(prefix):
-            return prefix
-    for suffix in S3_RESERVED_SUFFIXES:
-        if name.endswith(suffix):
-            return suffix
-    return None
 
 
 def cors_xml_bytes(rules: Any) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from broker import rollback
+from broker import deadlines, rollback
 from broker.aws.buckets import BucketNotEmpty, Buckets
 from broker.errors import AsyncRequired, BadRequest, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
@@ -36,8 +36,6 @@ JOIN_WAIT = 10.0
 JOIN_POLL = 0.2
 # The provision that made a bucket marks it within milliseconds; none after this means it died.
 NO_MARKER_GRACE = 1.0
-# Longer than any provision can run (the Cloud Controller gives up after 60 s).
-PROVISION_IN_FLIGHT_SECONDS = 120.0
 # The `operation` an asynchronous deprovision hands the platform, which sends it back to last_operation.
 DEPROVISION_OPERATION = "deprovision"
 # The states of an operation, as OSB's last_operation names them.
@@ -103,7 +101,7 @@ class Instances:
                 )
             marker = provisioning_marker(tags)
             died = (marker is None and waited >= NO_MARKER_GRACE) or (
-                marker is not None and time.time() - marker.started > PROVISION_IN_FLIGHT_SECONDS
+                marker is not None and time.time() - marker.started > deadlines.LONGER_THAN_ANY_REQUEST
             )
             if not died and marker is not None and marker.digest != digest:
                 raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
