@@ -7,9 +7,9 @@ import os
 import sys
 from collections.abc import MutableMapping
 
+from broker import ports
 from broker.aws.identity import CallerIdentity
 from broker.aws_names import US_EAST_1
-from broker.server import ports
 from broker.settings import Settings, SettingsError, aws_configured, from_env, on_cloud_foundry
 
 log = logging.getLogger(__name__)
