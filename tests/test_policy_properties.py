@@ -8,6 +8,7 @@ linter) and by invariants that hypothesis tries to break.
 from __future__ import annotations
 
 import fnmatch
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -228,7 +229,8 @@ def test_broker_policy_and_boundary_with_settings_filled_in(region: str, prefixe
     )
     facts = account_policies.facts_for(settings_, OWN_ACCOUNT)
     broker, boundary = account_policies.broker_policy(facts), account_policies.boundary_policy(facts)
-    assert "${" not in str(broker) + str(boundary)
+    # Only IAM's own policy variable is left, for the broker's user reading itself in the preflight.
+    assert set(re.findall(r"\$\{[^}]*\}", str(broker) + str(boundary))) <= {"${aws:username}"}
     # The broker must set public buckets' bucket policies, which parliament calls a possible escalation
     # on its own buckets: a broker key reaches those buckets anyway. Nothing else may be found.
     findings = [f for f in serious_findings(broker) if not f.startswith("RESOURCE_POLICY_PRIVILEGE_ESCALATION")]
@@ -252,7 +254,12 @@ def check_broker_policy_cannot_make_an_admin(document: dict[str, Any], facts: ac
         if {"iam:CreateUser", "iam:PutUserPolicy"} & set(actions):
             assert statement["Condition"] == boundary_condition
         for resource in as_list(statement["Resource"]):
-            if any(a.startswith("iam:") for a in actions) and actions != ["iam:ListUsers"]:
+            if resource.endswith("/${aws:username}"):  # the preflight: the broker's own user, read only
+                reads = {"iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListAttachedUserPolicies"}
+                assert set(actions) <= reads | {"iam:SimulatePrincipalPolicy"}
+            elif resource == facts.permissions_boundary_arn:  # the preflight reads the boundary
+                assert set(actions) == {"iam:GetPolicy", "iam:GetPolicyVersion"}
+            elif any(a.startswith("iam:") for a in actions) and actions != ["iam:ListUsers"]:
                 assert resource.startswith(f"arn:aws:iam::{OWN_ACCOUNT}:user{facts.iam_user_path}")
             elif resource != "*":
                 assert resource.startswith(f"arn:aws:s3:::{facts.bucket_prefix}")
@@ -346,7 +353,14 @@ def test_account_facts_default_the_boundary_to_the_partition_and_account() -> No
     users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/*/ta-*"
     earlier_users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/ta-*"
     broker = account_policies.broker_policy(facts)
-    assert {r for s in statements(broker) for r in as_list(s["Resource"]) if ":iam::" in r} == {users, earlier_users}
+    own = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user"  # the preflight's statements: the boundary and the broker's own user
+    assert {r for s in statements(broker) for r in as_list(s["Resource"]) if ":iam::" in r} == {
+        users,
+        earlier_users,
+        facts.permissions_boundary_arn,
+        f"{own}/${{aws:username}}",
+        f"{own}/*/${{aws:username}}",
+    }
     given = "arn:aws-cn:iam::111122223333:policy/own-boundary"
     chosen = Settings(
         broker_username="u", broker_password="p", aws_region="cn-north-1", iam_permissions_boundary_arn=given
