@@ -173,7 +173,7 @@ def test_user_policies_over_the_parameter_space(
     assert len(denies) == restricted
     if restricted:
         (deny,) = denies
-        assert deny["Action"] == ["s3:*", "kms:*"] and "DateLessThan" not in deny["Condition"]
+        assert deny["Action"] == ["s3:*"] and "DateLessThan" not in deny["Condition"]
         check_platform_deny(deny["Condition"], cidrs, vpc_endpoints)
 
 
@@ -302,14 +302,17 @@ REFERER = st.from_regex(PLAN.instance_create_schema["properties"]["public_read_r
     bucket=BUCKET,
     public=st.booleans(),
     tls_only=st.booleans(),
+    website=st.booleans(),
     referers=st.lists(REFERER, max_size=3, unique=True),
     region=REGIONS,
 )
 def test_bucket_policies_over_the_parameter_space(
-    bucket: str, public: bool, tls_only: bool, referers: list[str], region: str
+    bucket: str, public: bool, tls_only: bool, website: bool, referers: list[str], region: str
 ) -> None:
     partition = Settings(broker_username="u", broker_password="p", aws_region=region).partition
-    document = documents.bucket_policy(bucket, public=public, tls_only=tls_only, referers=referers, partition=partition)
+    document = documents.bucket_policy(
+        bucket, public=public, tls_only=tls_only, referers=referers, website=website, partition=partition
+    )
     if not public and not tls_only:
         assert document is None
         return
@@ -317,17 +320,29 @@ def test_bucket_policies_over_the_parameter_space(
     if partition == "aws":
         assert serious_findings(document, resource_policy=True) == []
     bucket_resource, objects = f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"
+    without_tls = {"Bool": {"aws:SecureTransport": "false"}}
+    denied_without_tls: set[str] = set()
     for statement in statements(document):
         assert set(as_list(statement["Resource"])) <= {bucket_resource, objects}
         if statement["Effect"] == "Deny":
-            # The only Deny is TLS-only, and it denies only requests without TLS.
-            assert tls_only and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            assert tls_only and statement["Principal"] == "*"
+            if statement["Condition"] == without_tls:  # whoever asks
+                assert statement["Resource"] == [bucket_resource, objects]
+                # Only a public website's visitors (anonymous reads) are left to the next statement.
+                assert statement.get("NotAction", ["s3:GetObject"]) == ["s3:GetObject"]
+                assert statement.get("Action", "s3:*") == "s3:*"
+                denied_without_tls.add("NotAction" if "NotAction" in statement else "all")
+            else:  # signed reads only: a request with aws:PrincipalArn is not anonymous
+                assert statement["Condition"] == {**without_tls, "Null": {"aws:PrincipalArn": "false"}}
+                assert statement["Action"] == ["s3:GetObject"] and statement["Resource"] == [objects]
+                denied_without_tls.add("signed reads")
             continue
         # The only Allow is public reads of objects: never listing, writing or the bucket itself.
         assert public and statement["Principal"] == "*"
         assert statement["Action"] == ["s3:GetObject"] and statement["Resource"] == [objects]
         assert statement.get("Condition") == ({"StringLike": {"aws:Referer": referers}} if referers else None)
-    assert [s["Effect"] for s in statements(document)].count("Deny") == int(tls_only)
+    if tls_only:
+        assert denied_without_tls == ({"NotAction", "signed reads"} if public and website else {"all"})
 
 
 def test_account_facts_default_the_boundary_to_the_partition_and_account() -> None:
