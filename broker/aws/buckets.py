@@ -55,9 +55,14 @@ class Buckets:
     # --- reading ---------------------------------------------------------------------------
 
     def read_tags(self, bucket: str) -> list[dict[str, str]] | None:
-        """The bucket's tags; [] when it has none; None when there is no such bucket."""
+        """The bucket's tags; [] when it has none; None when there is no such bucket.
+
+        A tag with an empty value may come back without its Value (the local backend leaves the
+        empty element out): it is read as "", so it can be read, compared and written back.
+        """
         try:
-            return self.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+            tag_set = self.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+            return [{"Key": tag["Key"], "Value": tag.get("Value", "")} for tag in tag_set]
         except ClientError as error:
             code = error_code(error)
             if code == NO_SUCH_BUCKET:
