@@ -244,11 +244,12 @@ def check_broker_policy_cannot_make_an_admin(document: dict[str, Any], facts: ac
     for statement in statements(document):
         actions = as_list(statement["Action"])
         if statement["Effect"] == "Deny":
-            assert {"iam:PutUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary"} <= set(actions)
+            assert "iam:DeleteUserPermissionsBoundary" in actions
             assert "Condition" not in statement
             continue
         allowed |= set(actions)
-        if {"iam:CreateUser", "iam:PutUserPolicy"} & set(actions):
+        # Setting a boundary is allowed for the shipped one only (upgrades give it to users of earlier releases).
+        if {"iam:CreateUser", "iam:PutUserPolicy", "iam:PutUserPermissionsBoundary"} & set(actions):
             assert statement["Condition"] == boundary_condition
         for resource in as_list(statement["Resource"]):
             if any(a.startswith("iam:") for a in actions) and actions != ["iam:ListUsers"]:
@@ -256,7 +257,6 @@ def check_broker_policy_cannot_make_an_admin(document: dict[str, Any], facts: ac
             elif resource != "*":
                 assert resource.startswith(f"arn:aws:s3:::{facts.bucket_prefix}")
     forbidden = {
-        "iam:PutUserPermissionsBoundary",
         "iam:DeleteUserPermissionsBoundary",
         "iam:AttachUserPolicy",
         "iam:CreatePolicy",
@@ -328,8 +328,10 @@ def test_account_facts_default_the_boundary_to_the_partition_and_account() -> No
     assert facts.permissions_boundary_arn == f"arn:aws-cn:iam::{OWN_ACCOUNT}:policy/s3-broker-binding-boundary"
     assert facts.iam_user_prefix == "ta-"
     users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/*/ta-*"
+    # Users of releases before per-instance paths, which upgrades move under their instance.
+    earlier_users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/ta-*"
     broker = account_policies.broker_policy(facts)
-    assert {r for s in statements(broker) for r in as_list(s["Resource"]) if ":iam::" in r} == {users}
+    assert {r for s in statements(broker) for r in as_list(s["Resource"]) if ":iam::" in r} == {users, earlier_users}
     given = "arn:aws-cn:iam::111122223333:policy/own-boundary"
     chosen = Settings(
         broker_username="u", broker_password="p", aws_region="cn-north-1", iam_permissions_boundary_arn=given
