@@ -20,6 +20,10 @@ from broker.errors import UpstreamUnavailable
 # After a failure, undoing what the request made must still be possible even if the deadline is
 # what failed it: cleanup gets this many seconds of its own.
 CLEANUP_SECONDS = 8.0
+# Longer than any request can run: the Cloud Controller gives up after 60 s (REQUEST_DEADLINE is at
+# most 50), with room for clock skew. A key or a provisioning mark younger than this may belong to
+# a request still answering; gunicorn gives a worker this long before it kills a stuck one.
+LONGER_THAN_ANY_REQUEST = 120.0
 
 
 class DeadlineExceeded(UpstreamUnavailable):

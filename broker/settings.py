@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broker.aws_names import IAM_NAME_CHARACTERS, IAM_USER_NAME_MAX, S3_BUCKET_NAME_MAX, S3_RESERVED_PREFIXES, US_EAST_1
+
 GUID_LENGTH = 36
-S3_BUCKET_NAME_MAX = 63
-IAM_USER_NAME_MAX = 64
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalog.yml"
 
@@ -23,7 +23,7 @@ class SettingsError(ValueError):
 class Settings:
     broker_username: str
     broker_password: str
-    aws_region: str = "us-east-1"
+    aws_region: str = US_EAST_1
     aws_endpoint_url: str | None = None
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = field(default=None, repr=False)
@@ -47,8 +47,7 @@ class Settings:
     def __post_init__(self) -> None:
         check_bucket_prefix(self.bucket_prefix)
         check_iam_user_prefix(self.iam_user_prefix)
-        if not re.fullmatch(r"/([\x21-\x7e]+/)?", self.iam_user_path):
-            raise SettingsError(f"IAM_USER_PATH {self.iam_user_path!r} must start and end with '/'")
+        check_iam_user_path(self.iam_user_path)
         if not self.broker_username or not self.broker_password:
             raise SettingsError("BROKER_USERNAME and BROKER_PASSWORD must both be set")
         if self.key_propagation_timeout < 0:
@@ -113,7 +112,7 @@ def check_bucket_prefix(prefix: str) -> None:
             f"BUCKET_PREFIX {prefix!r} must start with a lower-case letter or digit, hold only a-z, 0-9 and '-', "
             "and end with '-' (an empty prefix would let the broker's policy reach every bucket of the account)"
         )
-    if prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
+    if prefix.startswith(S3_RESERVED_PREFIXES):
         raise SettingsError(f"BUCKET_PREFIX {prefix!r} uses a prefix S3 reserves")
 
 
@@ -122,9 +121,24 @@ def check_iam_user_prefix(prefix: str) -> None:
         raise SettingsError(
             f"IAM_USER_PREFIX {prefix!r} is too long: at most {IAM_USER_NAME_MAX - GUID_LENGTH} characters"
         )
-    if not re.fullmatch(r"[A-Za-z0-9_+=,.@-]+", prefix):
+    if not re.fullmatch(IAM_NAME_CHARACTERS, prefix):
         raise SettingsError(
             f"IAM_USER_PREFIX {prefix!r} must be non-empty and hold only letters, digits and + = , . @ _ -"
+        )
+
+
+def check_iam_user_path(path: str) -> None:
+    """IAM's path form, minus what a policy's ARN would read as a wildcard or a policy variable.
+
+    The broker policy's user ARNs are `user${IAM_USER_PATH}*/...`: a '*' or '?' in the path would
+    let the broker manage users at any path, and '${' would be taken for a policy variable.
+    """
+    if not re.fullmatch(r"/([\x21-\x7e]+/)?", path):
+        raise SettingsError(f"IAM_USER_PATH {path!r} must start and end with '/' and hold printable ASCII only")
+    if any(character in path for character in "*?$"):
+        raise SettingsError(
+            f"IAM_USER_PATH {path!r} may not hold '*', '?' or '$': in the broker policy's user ARNs they are a "
+            "wildcard or a policy variable, and would let the broker manage users at other paths"
         )
 
 
@@ -227,7 +241,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         sync_max_objects = int(environ.get("DEPROVISION_SYNC_MAX_OBJECTS", "1000"))
     except ValueError:
         raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be a whole number") from None
-    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or US_EAST_1
     return Settings(
         broker_username=environ.get("BROKER_USERNAME", ""),
         broker_password=environ.get("BROKER_PASSWORD", ""),

@@ -41,6 +41,13 @@ def test_policies_are_printed_with_the_settings_filled_in() -> None:
     assert {"Version", "Statement"} == set(boundary)
 
 
+def test_an_account_id_must_be_twelve_digits() -> None:
+    for wrong in ("*", "11112222333", "1111-2222-3333", "111122223333*"):
+        result = broker_command("policy", "broker", "--account-id", wrong)
+        assert result.returncode == 2 and result.stdout == ""
+        assert "12 digits" in result.stderr
+
+
 def test_policy_learns_the_account_from_sts_and_check_reports_it(backend: Backend) -> None:
     boundary = broker_command("policy", "boundary", **aws_env(backend))
     assert boundary.returncode == 0, boundary.stderr

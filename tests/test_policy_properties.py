@@ -7,6 +7,7 @@ linter) and by invariants that hypothesis tries to break.
 
 from __future__ import annotations
 
+import fnmatch
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -337,6 +338,54 @@ def test_account_facts_default_the_boundary_to_the_partition_and_account() -> No
         broker_username="u", broker_password="p", aws_region="cn-north-1", iam_permissions_boundary_arn=given
     )
     assert account_policies.facts_for(chosen, OWN_ACCOUNT).permissions_boundary_arn == given
+
+
+UNBIND_AND_DEPROVISION_ACTIONS = (
+    "iam:GetUser",
+    "iam:ListAccessKeys",
+    "iam:DeleteAccessKey",
+    "iam:ListUserPolicies",
+    "iam:DeleteUserPolicy",
+    "iam:ListAttachedUserPolicies",
+    "iam:DetachUserPolicy",
+    "iam:DeleteUser",
+)
+
+
+def unconditionally_allowed(document: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether an Allow without conditions covers this action on this resource (ARN wildcards: * and ?)."""
+    return any(
+        statement["Effect"] == "Allow"
+        and "Condition" not in statement
+        and any(fnmatch.fnmatchcase(action, a) for a in as_list(statement["Action"]))
+        and any(fnmatch.fnmatchcase(resource, r) for r in as_list(statement["Resource"]))
+        for statement in statements(document)
+    )
+
+
+@pytest.mark.parametrize("user_path", ["/cf-s3-broker/", "/"])
+def test_users_of_the_previous_release_can_be_unbound_but_not_remade(user_path: str) -> None:
+    # Earlier releases made binding users at IAM_USER_PATH itself, not under a path per instance.
+    settings_ = Settings(broker_username="u", broker_password="p", iam_user_path=user_path)
+    broker = account_policies.broker_policy(account_policies.facts_for(settings_, OWN_ACCOUNT))
+    guid = "6f1c2a8e-0b7d-4c1e-9a3f-2d5e8b7c4a10"
+    old = f"arn:aws:iam::{OWN_ACCOUNT}:user{user_path}cf-s3-{guid}"
+    new = f"arn:aws:iam::{OWN_ACCOUNT}:user{user_path}{guid}/cf-s3-{guid}"
+    for action in UNBIND_AND_DEPROVISION_ACTIONS:
+        assert unconditionally_allowed(broker, action, old), action
+        assert unconditionally_allowed(broker, action, new), action
+    for action in ("iam:CreateUser", "iam:PutUserPolicy", "iam:CreateAccessKey", "iam:TagUser"):
+        assert not unconditionally_allowed(broker, action, old), action
+    # Nor a user of the account that is not a binding user.
+    assert not unconditionally_allowed(broker, "iam:DeleteUser", f"arn:aws:iam::{OWN_ACCOUNT}:user/admin")
+    if user_path != "/":
+        assert not unconditionally_allowed(broker, "iam:DeleteUser", f"arn:aws:iam::{OWN_ACCOUNT}:user/other/cf-s3-x")
+
+
+@pytest.mark.parametrize("account", ["*", "11112222333", "1111222233334", "11112222333?"])
+def test_account_facts_take_only_a_twelve_digit_account(account: str) -> None:
+    with pytest.raises(ValueError, match="12 digits"):
+        account_policies.facts_for(Settings(broker_username="u", broker_password="p"), account)
 
 
 def test_a_placeholder_without_a_value_is_an_error() -> None:

@@ -34,6 +34,13 @@ def test_iam_user_prefix_and_path_are_checked() -> None:
         from_env({**CREDENTIALS, "IAM_USER_PATH": "no-slashes"})
 
 
+@pytest.mark.parametrize("path", ["/*/", "/team-?/", "/a/*/", "/${aws:username}/"])
+def test_iam_user_path_may_hold_no_policy_wildcard_or_variable(path: str) -> None:
+    # The broker policy's user ARNs are built from the path: a '*' there would cover every user at any path.
+    with pytest.raises(SettingsError, match=r"IAM_USER_PATH.*wildcard"):
+        from_env({**CREDENTIALS, "IAM_USER_PATH": path})
+
+
 def test_cidrs_are_parsed_and_checked() -> None:
     settings = from_env({**CREDENTIALS, "ALLOWED_SOURCE_CIDRS": "10.0.0.0/8, 192.0.2.1/32"})
     assert settings.allowed_source_cidrs == ("10.0.0.0/8", "192.0.2.1/32")

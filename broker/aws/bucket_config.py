@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.aws.errors import aws_errors
-from broker.model import bucket_options
+from broker.aws_names import US_EAST_1
+from broker.model import bucket_options, s3_configuration
 from broker.model.parameters import InstanceConfig
 from broker.policy import documents
-
-US_EAST_1 = "us-east-1"
 
 
 def create_bucket_arguments(bucket: str, region: str, ownership: str = bucket_options.OWNER_ENFORCED) -> dict[str, Any]:
@@ -88,7 +87,7 @@ def configuration_calls(
                 s3.delete_bucket_cors(Bucket=bucket)
 
     def lifecycle() -> None:
-        rules = bucket_options.lifecycle_rules(options.lifecycle)
+        rules = s3_configuration.lifecycle_rules(options.lifecycle)
         with aws_errors(f"set the lifecycle rules of bucket {bucket}"):
             if rules:
                 s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
@@ -98,7 +97,7 @@ def configuration_calls(
     def website() -> None:
         with aws_errors(f"set the website configuration of bucket {bucket}"):
             if options.website:
-                configuration = bucket_options.website_configuration(options.website)
+                configuration = s3_configuration.website_configuration(options.website)
                 s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=configuration)
             else:
                 s3.delete_bucket_website(Bucket=bucket)

@@ -20,10 +20,9 @@ from botocore.credentials import Credentials
 from botocore.utils import get_environ_proxies
 
 from broker import deadlines
+from broker.aws.clients import CONNECT_TIMEOUT, READ_TIMEOUT
 from broker.settings import dns_suffix, partition_of
 
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 6.0
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
 
 

@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 OSB_BLUEPRINT = "open_broker"
 AWS_THREADS = 16
-# Longer than any bind can run (the Cloud Controller gives up after 60 s), with room for clock skew.
-KEY_IN_FLIGHT_SECONDS = 120.0
 audit_log = logging.getLogger("broker.audit")
 
 
@@ -87,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         users,
         pool,
         own_account=identity.account_id,
-        key_in_flight_seconds=KEY_IN_FLIGHT_SECONDS,
+        key_in_flight_seconds=deadlines.LONGER_THAN_ANY_REQUEST,
     )
     instances = Instances(settings, catalog, buckets, bindings.remove_all_of)
     upgrades = Upgrades(settings, instances, bindings, buckets, users, pool)

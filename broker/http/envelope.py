@@ -16,10 +16,11 @@ from typing import Any
 
 from flask import Request
 
+from broker.aws_names import IAM_NAME_CHARACTERS, IAM_USER_NAME_MAX, S3_BUCKET_NAME_MAX, reserved_bucket_name
 from broker.errors import BadRequest, InvalidParameters, PreconditionFailed, Unauthorized
 from broker.http import input_limits
 from broker.model.catalog import Catalog
-from broker.settings import IAM_USER_NAME_MAX, S3_BUCKET_NAME_MAX, Settings
+from broker.settings import Settings
 
 SUPPORTED_MAJOR = 2
 MIN_MINOR = 13
@@ -156,7 +157,7 @@ def _check_binding_context(body: dict[str, Any]) -> None:
 
 # What an id may hold, since it becomes part of a name: (pattern, the characters in words, what it names).
 BUCKET_NAME_PART = (r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", "a-z, 0-9 and '-' (a lower-case GUID)", "the bucket")
-USER_NAME_PART = (r"[A-Za-z0-9_+=,.@-]+", "letters, digits and + = , . @ _ - (a GUID)", "the IAM user")
+USER_NAME_PART = (IAM_NAME_CHARACTERS, "letters, digits and + = , . @ _ - (a GUID)", "the IAM user")
 
 
 def _check_name_part(label: str, value: str, room: int, rule: tuple[str, str, str]) -> None:
@@ -171,7 +172,7 @@ def check_ids(settings: Settings, instance_id: str | None, binding_id: str | Non
     """Instance and binding ids become bucket and user names, so they must fit those names' rules."""
     if instance_id is not None:
         _check_name_part("instance_id", instance_id, S3_BUCKET_NAME_MAX - len(settings.bucket_prefix), BUCKET_NAME_PART)
-        reserved = input_limits.reserved_bucket_name(settings.bucket_name(instance_id))
+        reserved = reserved_bucket_name(settings.bucket_name(instance_id))
         if reserved:
             raise BadRequest(
                 f"instance_id {instance_id!r} would make bucket {settings.bucket_name(instance_id)!r}, "

@@ -9,10 +9,6 @@ from typing import Any
 MAX_JSON_DEPTH = 32
 # S3 refuses a CORS configuration over 64 KB (as XML, the form AWS receives).
 MAX_CORS_XML_BYTES = 64 * 1024
-# Bucket name starts and ends S3 reserves for its own features (access points, directory
-# buckets, table buckets, multi-region access points, demo names, punycode).
-S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap")
 
 
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -28,27 +24,18 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def reserved_bucket_name(name: str) -> str | None:
-    """The reserved prefix or suffix a bucket name uses, or None."""
-    for prefix in S3_RESERVED_PREFIXES:
-        if name.startswith(prefix):
-            return prefix
-    for suffix in S3_RESERVED_SUFFIXES:
-        if name.endswith(suffix):
-            return suffix
-    return None
-
-
 def cors_xml_bytes(rules: Any) -> int:
     """About how many bytes S3 would count for these CORS rules as XML (0 if they are not rules at all)."""
     if not isinstance(rules, list):
         return 0
     size = len("<CORSConfiguration></CORSConfiguration>")
+    # A lone surrogate is counted, not fatal: parameter validation refuses it by name.
     for rule in rules:
         if not isinstance(rule, dict):
             continue
         size += len("<CORSRule></CORSRule>")
         for name, value in rule.items():
             for item in value if isinstance(value, list) else [value]:
-                size += 2 * len(str(name)) + len("<></>") + len(str(item).encode())
+                encoded = str(item).encode(errors="surrogatepass")
+                size += 2 * len(str(name)) + len("<></>") + len(encoded)
     return size

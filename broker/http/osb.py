@@ -28,9 +28,9 @@ from openbrokerapi.service_broker import (
 from broker.errors import NotFound, NotOffered
 from broker.http import osb_fields
 from broker.http.maintenance_fields import answer_with_maintenance_info, requested_maintenance_version
-from broker.model.bucket_options import website_url
 from broker.model.catalog import Catalog
 from broker.model.maintenance import instance_maintenance_info
+from broker.model.s3_configuration import website_url
 from broker.operations.bindings import Bindings
 from broker.operations.instances import DEPROVISION_OPERATION, Instances
 from broker.operations.upgrade import UPGRADE_OPERATION, Upgrades

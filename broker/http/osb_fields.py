@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Response, after_this_request, request
 
+from broker.aws_names import IAM_USER_NAME_MAX
 from broker.errors import BadRequest
 from broker.http.envelope import USER_NAME_PART
-from broker.settings import IAM_USER_NAME_MAX
 
 
 def predecessor_binding_id() -> str | None:

@@ -17,7 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from broker.local import iam_users
 from broker.local.gate import LocalGate
-from broker.server.ports import listening_socket
+from broker.ports import listening_socket
 
 HOST = "127.0.0.1"
 

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from broker import __version__, rollback
+from broker import __version__, deadlines, rollback
 from broker.aws.buckets import BucketNotEmpty, Buckets
 from broker.errors import AsyncRequired, BadRequest, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
 from broker.model.maintenance import check_offered
 from broker.model.parameters import (
     InstanceConfig,
+    check_characters,
     check_kms_key_allowed,
     fingerprint,
     instance_config_for_create,
@@ -37,8 +38,6 @@ JOIN_WAIT = 10.0
 JOIN_POLL = 0.2
 # The provision that made a bucket marks it within milliseconds; none after this means it died.
 NO_MARKER_GRACE = 1.0
-# Longer than any provision can run (the Cloud Controller gives up after 60 s).
-PROVISION_IN_FLIGHT_SECONDS = 120.0
 # The `operation` an asynchronous deprovision hands the platform, which sends it back to last_operation.
 DEPROVISION_OPERATION = "deprovision"
 # The states of an operation, as OSB's last_operation names them.
@@ -114,7 +113,7 @@ class Instances:
                 )
             marker = provisioning_marker(tags)
             died = (marker is None and waited >= NO_MARKER_GRACE) or (
-                marker is not None and time.time() - marker.started > PROVISION_IN_FLIGHT_SECONDS
+                marker is not None and time.time() - marker.started > deadlines.LONGER_THAN_ANY_REQUEST
             )
             if not died and marker is not None and marker.digest != digest:
                 raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
@@ -138,6 +137,7 @@ class Instances:
         self, instance_id: str, plan_id: str | None, parameters: Any, maintenance_version: str | None = None
     ) -> None:
         """Change the bucket's plan or settings; an upgrade (maintenance_info) follows in broker/operations/upgrade."""
+        check_characters(parameters)  # bad input is refused before the reads, not only before the writes
         bucket = self.settings.bucket_name(instance_id)
         current = self.read_complete(instance_id)
         current_plan = self.catalog.plan(current.plan_id)

@@ -15,11 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 
 from broker.policy import account_policies
 from broker.settings import Settings, SettingsError, from_env
+
+
+def account_id(value: str) -> str:
+    """An AWS account id as --account-id takes it: 12 digits, since it is written into the policies' ARNs."""
+    if not re.fullmatch(r"[0-9]{12}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS account id (12 digits)")
+    return value
 
 
 def operator_settings(environ: Mapping[str, str]) -> Settings:
@@ -75,7 +83,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     policy = commands.add_parser("policy", help="print an IAM document with the settings filled in")
     policy.add_argument("which", choices=["boundary", "broker"])
-    policy.add_argument("--account-id", help="the AWS account id (default: asked of STS with the configured key)")
+    policy.add_argument(
+        "--account-id", type=account_id, help="the AWS account id (default: asked of STS with the configured key)"
+    )
     commands.add_parser("check", help="check the settings and the AWS credentials")
     listing = commands.add_parser("list", help="what the broker made for one instance")
     listing.add_argument("instance_id")

@@ -14,6 +14,7 @@ import gc
 import os
 from typing import Any
 
+from broker.deadlines import LONGER_THAN_ANY_REQUEST
 from broker.http import metrics
 from broker.logs import gunicorn_logconfig
 from broker.server import worker_boot
@@ -33,7 +34,7 @@ if worker_class == "gevent" and _local:
 
     monkey.patch_ssl()
 
-_on_cf = "VCAP_APPLICATION" in os.environ
+_on_cf = on_cloud_foundry(os.environ)
 bind = f"{'0.0.0.0' if _on_cf else '127.0.0.1'}:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # gevent: a connection costs a greenlet, not a thread, so hundreds of slow or idle clients cannot
@@ -45,7 +46,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # only with GUNICORN_WOR
 # keep-alive connections after it): the header deadline. Bodies have their own (broker/http/bodies.py).
 keepalive = 5
 # A bind waits (bounded) for AWS to accept its new key, and emptying a big bucket takes time.
-timeout = 120
+timeout = int(LONGER_THAN_ANY_REQUEST)
 accesslog = None
 logconfig_dict = gunicorn_logconfig()
 # gunicorn's control socket lives in $HOME; two brokers on one machine would share it.

@@ -7,14 +7,14 @@ import os
 import sys
 from collections.abc import MutableMapping
 
+from broker import ports
 from broker.aws.identity import CallerIdentity
-from broker.server import ports
+from broker.aws_names import US_EAST_1
 from broker.settings import Settings, SettingsError, aws_configured, from_env, on_cloud_foundry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_AWS_PORT = 5000
-LOCAL_REGION = "us-east-1"
 
 
 def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple[str, int] | None = None) -> Settings:
@@ -52,7 +52,7 @@ def _start_local(environ: MutableMapping[str, str]) -> Settings:
     if made_up:
         environ["BROKER_USERNAME"] = environ.get("BROKER_USERNAME") or "broker"
         environ["BROKER_PASSWORD"] = environ.get("BROKER_PASSWORD") or backend.made_up_secret()
-    environ.setdefault("AWS_REGION", LOCAL_REGION)
+    environ.setdefault("AWS_REGION", US_EAST_1)
     # Check the naming settings before starting anything.
     checked = from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
     try:
