@@ -116,6 +116,8 @@ def parse_catalog(document: dict[str, Any]) -> Catalog:
                 published["maintenance_info"] = plan.maintenance_info
             published_plans.append(ServicePlan(**published))
         fields = _published(service_entry)
+        # The release serving the catalog, read from the one place it is written (broker/__init__.py).
+        fields["metadata"] = {**(fields.get("metadata") or {}), "brokerVersion": __version__}
         fields["plans"] = published_plans
         services.append(Service(**fields))
     if not plans:
