@@ -28,6 +28,7 @@ from broker.model.records import (
     instance_tags,
     provisioning_marker,
 )
+from broker.operations.deletion_fence import being_deleted
 from broker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class Instances:
     def update(self, instance_id: str, plan_id: str | None, parameters: Any) -> None:
         check_characters(parameters)  # bad input is refused before the reads, not only before the writes
         bucket = self.settings.bucket_name(instance_id)
-        current = self.read_complete(instance_id)
+        current = self.read_complete(instance_id, changing=True)
         current_plan = self.catalog.plan(current.plan_id)
         new_plan = self.catalog.plan(plan_id) if plan_id else current_plan
         if new_plan.service_id != current_plan.service_id:
@@ -143,11 +144,21 @@ class Instances:
             )
         try:
             self.buckets.configure(bucket, current.config, config)
-            self.buckets.write_tags(bucket, updated)
+            # Again right before the write that makes the update stick: the tags it writes would drop
+            # the mark of a deletion begun meanwhile (see deletion_fence).
+            tags = self.buckets.read_tags(bucket)
+            if tags is not None and deleting_since(tags) is None:
+                self.buckets.write_tags(bucket, updated)
+                log.info("updated instance %s", instance_id)
+                return
         except BaseException:
             self._restore(bucket, current, config)
             raise
-        log.info("updated instance %s", instance_id)
+        if tags is not None:
+            self._restore(bucket, current, config)
+            # The update may have replaced the rules that expire everything: they go back.
+            self.buckets.start_emptying(bucket, tags, deleting_since(tags) or time.time())
+        raise being_deleted(instance_id, bucket)
 
     def _restore(self, bucket: str, previous: InstanceRecord, attempted: InstanceConfig) -> None:
         """After a failed update, put back what the update may have changed (best effort)."""
@@ -181,8 +192,13 @@ class Instances:
                         "unfinished uploads): deleting them takes longer than one request, so the broker deletes them "
                         "asynchronously. Deprovision with accepts_incomplete=true (Cloud Foundry sends it)."
                     )
-                self.buckets.start_emptying(bucket, tags, time.time())
+                started = time.time()
+                self.buckets.start_emptying(bucket, tags, started)
                 self.remove_bindings(instance_id)  # keys go now; the bucket follows once empty
+                # An update that looked just before the mark went on may have written its tags over it.
+                now = self.buckets.read_tags(bucket)
+                if now is not None and deleting_since(now) is None:
+                    self.buckets.start_emptying(bucket, now, started)
                 log.info(
                     "deprovisioning instance %s: S3 empties bucket %s, last_operation deletes it", instance_id, bucket
                 )
@@ -228,21 +244,30 @@ class Instances:
             return FAILED, f"Bucket {bucket} is not being deleted: deprovision the instance again."
         if self._delete_once_empty(instance_id, bucket):
             return SUCCEEDED, f"Bucket {bucket} is emptied and deleted."
+        # Every poll, not only the deprovision: a bind racing it, or IAM's listing lagging behind,
+        # may have left a user whose key would keep writing to the bucket.
+        self.remove_bindings(instance_id)
         since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
         return IN_PROGRESS, (
             f"S3 is deleting the objects of bucket {bucket} (lifecycle rules set {since}; expiry can take a few "
             "days on AWS); the broker deletes the bucket once it is empty."
         )
 
-    def read(self, instance_id: str) -> StoredInstance:
-        stored = self.buckets.read(self.settings.bucket_name(instance_id))
+    def read(self, instance_id: str, *, changing: bool = False) -> StoredInstance:
+        """The instance; NotFound if there is none, and for a bucket being deleted, unless `changing`
+        it (update, bind), which is then a ConcurrencyError, as the OSB spec has it."""
+        bucket = self.settings.bucket_name(instance_id)
+        tags = self.buckets.read_tags(bucket)
+        if changing and deleting_since(tags) is not None:
+            raise being_deleted(instance_id, bucket)
+        stored = self.buckets.read_from(tags)
         if stored is None:
             raise NotFound(f"Instance {instance_id} does not exist.")
         return stored
 
-    def read_complete(self, instance_id: str) -> InstanceRecord:
+    def read_complete(self, instance_id: str, *, changing: bool = False) -> InstanceRecord:
         """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests)."""
-        stored = self.read(instance_id)
+        stored = self.read(instance_id, changing=changing)
         bucket = self.settings.bucket_name(instance_id)
         config = stored.record.config
         if stored.options_read:
