@@ -265,8 +265,8 @@ def test_cloud_foundry_refusals_tell_the_operator_what_to_do() -> None:
     assert str(caught.value) == (
         "IAM_PERMISSIONS_BOUNDARY_ARN is required on Cloud Foundry: every binding user gets that permissions "
         "boundary, and the broker policy lets the broker create users only with it, so a leaked broker key "
-        "cannot make an admin. Create it with `python -m broker policies` (see docs/operators.md), or set "
-        "ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
+        "cannot make an admin. Create it from `python -m broker policy boundary` (see docs/operators.md), "
+        "or set ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
     )
 
 

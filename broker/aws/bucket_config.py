@@ -55,6 +55,7 @@ def configuration_calls(
             public=new.public,
             tls_only=options.require_tls and tls_endpoint,
             referers=options.public_read_referers if new.public else (),
+            website=new.public and options.website is not None,
         )
         with aws_errors(f"set the bucket policy and public access of bucket {bucket}"):
             if new.public:
@@ -121,10 +122,12 @@ def configuration_calls(
             calls.append(ownership)
         return calls
     before = old.options
-    if (old.public, before.require_tls, before.public_read_referers) != (
+    # Whether there is a website is part of the bucket policy too (its visitors' reads go without TLS).
+    if (old.public, before.require_tls, before.public_read_referers, before.website is None) != (
         new.public,
         options.require_tls,
         options.public_read_referers,
+        options.website is None,
     ):
         calls.append(access)
     if old.kms_key_arn != new.kms_key_arn:

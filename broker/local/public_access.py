@@ -1,9 +1,10 @@
 """Whether a bucket lets anyone read an object, judged as S3 judges an anonymous GET. Pure functions.
 
 Only what the local backend needs: the statements of a bucket policy whose Principal is everyone,
-with Conditions only of the operators StringLike, StringEquals and Bool on what the request tells
-(its Referer, whether it came over TLS), and Block Public Access's RestrictPublicBuckets, which
-makes S3 ignore a public policy for anonymous callers. A statement with any other Condition is
+with Conditions only of the operators StringLike, StringEquals, Bool and Null on what the request
+tells (its Referer, whether it came over TLS; an anonymous request carries no aws:PrincipalArn), and
+Block Public Access's RestrictPublicBuckets, which makes S3 ignore a public policy for anonymous
+callers. A statement with any other Condition is
 judged the safe way: an Allow does not apply, a Deny does.
 """
 
@@ -39,10 +40,14 @@ def condition_holds(condition: Any, context: Mapping[str, str]) -> bool | None:
         return None
     values = {key.lower(): value for key, value in context.items()}
     for operator, tests in condition.items():
-        if operator not in ("StringLike", "StringEquals", "Bool") or not isinstance(tests, Mapping):
+        if operator not in ("StringLike", "StringEquals", "Bool", "Null") or not isinstance(tests, Mapping):
             return None
         for key, expected in tests.items():
             actual = values.get(str(key).lower())
+            if operator == "Null":  # "true": the request lacks the key (an anonymous one lacks aws:PrincipalArn)
+                if (actual is None) != (str(expected).lower() == "true"):
+                    return False
+                continue
             if actual is None:
                 return False
             if operator == "StringLike":
