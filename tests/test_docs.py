@@ -128,6 +128,7 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
         assert result.returncode == 0, f"--- out\n{result.stdout}\n--- err\n{result.stderr}\n--- app\n{log[-3000:]}"
         assert result.stdout.count("Starting app s3-broker") == 2  # deployed, then restarted with the new key
         assert "arn:aws:iam::123456789012:policy/s3-broker-binding-boundary" in result.stdout
+        assert "0 failed" in result.stdout  # the preflight, with the broker's key, before the start
         assert "account 123456789012" in log or '"account' in log  # the start-up check logged the account
     finally:
         state = tmp_path / "cf-state.json"
