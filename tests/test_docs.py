@@ -136,6 +136,7 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
         assert "Starting app s3-broker" in result.stdout  # deployed,
         assert "Restarting app s3-broker" in result.stdout  # then restarted with the new key
         assert "arn:aws:iam::123456789012:policy/s3-broker-binding-boundary" in result.stdout
+        assert "0 failed" in result.stdout  # the preflight, with the broker's key, before the start
         assert "account 123456789012" in log or '"account' in log  # the start-up check logged the account
     finally:
         state = tmp_path / "cf-state.json"
