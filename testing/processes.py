@@ -24,13 +24,18 @@ def procfile_command(*extra: str) -> list[str]:
     return [sys.executable, "-m", *words[:-1], *extra, words[-1]]
 
 
+# Waits that production keeps long and tests need not sit out: a stopping gunicorn worker waits
+# for its idle keep-alive connections (5 s), a trickled body gets 408 after the body deadline (10 s).
+SHORT_WAITS = {"GUNICORN_KEEPALIVE": "2", "BODY_DEADLINE": "2"}
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The machine's environment without any AWS account, proxy or broker settings, plus `extra`."""
-    dropped = ("AWS_", "BROKER_", "VCAP_", "PROMETHEUS_")
+    """The machine's environment without any AWS account, proxy or broker settings, with SHORT_WAITS, plus `extra`."""
+    dropped = ("AWS_", "BROKER_", "VCAP_", "PROMETHEUS_", "GUNICORN_KEEPALIVE", "BODY_DEADLINE")
     proxies = {"http_proxy", "https_proxy", "no_proxy", "all_proxy"}
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k.lower() not in proxies}
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
-    return {**env, **extra}
+    return {**env, **SHORT_WAITS, **extra}
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import requests
 
 from testing.harness import REPO, free_port
+from testing.processes import SHORT_WAITS
 
 PROCFILE_COMMAND = (REPO / "Procfile").read_text().split(":", 1)[1].strip()
 
@@ -21,6 +22,7 @@ def procfile_server(settings: dict[str, str]) -> Iterator[int]:
     """Serve with the Procfile's command and `settings` as its only broker and AWS environment; yield the port."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "BROKER_", "VCAP_"))}
+    env.update(SHORT_WAITS)
     env.update(PATH=f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}", PORT=str(port), **settings)
     command = [sys.executable, "-m", *PROCFILE_COMMAND.replace('"', "").split()]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -261,6 +261,7 @@ def test_under_the_procfiles_server_a_hung_aws_gives_503_and_health_still_answer
         "AWS_SECRET_ACCESS_KEY": "hung",
         "AWS_REGION": "eu-west-2",
         "REQUEST_DEADLINE": "2",
+        "AWS_READ_TIMEOUT": "1",  # each attempt waits this long on the hung AWS (production: 6 s)
         "LOG_LEVEL": "CRITICAL",
     }
     with procfile_server(settings) as port:
