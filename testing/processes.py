@@ -14,19 +14,10 @@ from typing import Any
 import requests
 
 from testing.harness import REPO, Backend
+from testing.procfile import SHORT_WAITS, procfile_command
 
-PROCFILE_COMMAND = (REPO / "Procfile").read_text().split(":", 1)[1].strip()
+__all__ = ["cf_env", "clean_env", "osb", "procfile_command", "running"]
 
-
-def procfile_command(*extra: str) -> list[str]:
-    """The Procfile's command, run with this Python; `extra` gunicorn options go before the app."""
-    words = PROCFILE_COMMAND.replace('"', "").split()
-    return [sys.executable, "-m", *words[:-1], *extra, words[-1]]
-
-
-# Waits that production keeps long and tests need not sit out: a stopping gunicorn worker waits
-# for its idle keep-alive connections (5 s), a trickled body gets 408 after the body deadline (10 s).
-SHORT_WAITS = {"GUNICORN_KEEPALIVE": "2", "BODY_DEADLINE": "2"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:

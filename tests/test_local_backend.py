@@ -185,3 +185,23 @@ def test_what_counts_as_public(policy: Any, restricted: bool, action: str, arn: 
 def test_reading_a_version_is_its_own_action() -> None:
     assert object_read_action({}) == "s3:GetObject"
     assert object_read_action({"versionId": "v1"}) == "s3:GetObjectVersion"
+
+
+def test_a_long_referer_against_many_wildcards_is_judged_at_once() -> None:
+    """Issue 18 item 14: the Referer matcher backtracked (6.7 s for 32 characters against 30 wildcards);
+    with 300 wildcards and 2,000 characters an exponential matcher would never return."""
+    pattern, referer = "*a" * 300 + "b", "a" * 2000
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/*",
+                "Condition": {"StringLike": {"aws:Referer": [pattern]}},
+            }
+        ],
+    }
+    assert not anyone_may(policy, False, "s3:GetObject", "arn:aws:s3:::b/k", {"aws:Referer": referer})
+    assert anyone_may(policy, False, "s3:GetObject", "arn:aws:s3:::b/k", {"aws:Referer": "a" * 300 + "b"})

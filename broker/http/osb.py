@@ -27,8 +27,8 @@ from openbrokerapi.service_broker import (
 
 from broker.errors import NotFound, NotOffered
 from broker.http import osb_fields
-from broker.model.bucket_options import website_url
 from broker.model.catalog import Catalog
+from broker.model.s3_configuration import website_url
 from broker.operations.bindings import Bindings
 from broker.operations.instances import DEPROVISION_OPERATION, Instances
 

@@ -16,7 +16,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from broker.local.gate import LocalGate
-from broker.server.ports import listening_socket
+from broker.ports import listening_socket
 
 HOST = "127.0.0.1"
 

@@ -10,6 +10,7 @@ import yaml
 from openbrokerapi.catalog import ServicePlan
 from openbrokerapi.service_broker import Service
 
+from broker import __version__
 from broker.errors import BadRequest
 
 BROKER_ONLY_PREFIX = "x-"  # keys the broker reads but never publishes
@@ -86,6 +87,8 @@ def parse_catalog(document: dict[str, Any]) -> Catalog:
                 raise CatalogError(f"plan id {plan.id} is used twice")
             plans[plan.id] = plan
         fields = _published(service_entry)
+        # The release serving the catalog, read from the one place it is written (broker/__init__.py).
+        fields["metadata"] = {**(fields.get("metadata") or {}), "brokerVersion": __version__}
         fields["plans"] = [ServicePlan(**_published(plan_entry)) for plan_entry in plan_entries]
         services.append(Service(**fields))
     if not plans:

@@ -115,7 +115,7 @@ class StoredInstance:
 
 def instance_from_tags(tag_set: list[dict[str, str]]) -> StoredInstance | None:
     """Read an instance back from a bucket's tags; None when the bucket is not (yet) the broker's."""
-    tags = {tag["Key"]: tag["Value"] for tag in tag_set}
+    tags = {tag["Key"]: tag.get("Value", "") for tag in tag_set}
     if INSTANCE_ID not in tags or PLAN_ID not in tags or DELETING in tags:
         return None
     options = parse_tag(tags.get(OPTIONS))

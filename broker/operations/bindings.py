@@ -21,12 +21,12 @@ from broker.errors import BrokerError, ConcurrencyError, Conflict, Gone, Invalid
 from broker.model import records
 from broker.model.access_keys import AccessKey
 from broker.model.binding_records import binding_tags, expiry_from_tags
-from broker.model.bucket_options import website_url
 from broker.model.catalog import Catalog
 from broker.model.credentials import binding_credentials
 from broker.model.expiry import Expiry
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
+from broker.model.s3_configuration import website_url
 from broker.operations import rotation
 from broker.operations.binding_keys import BindingKeys
 from broker.policy import documents

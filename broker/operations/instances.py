@@ -14,6 +14,7 @@ from broker.errors import AsyncRequired, BadRequest, ConcurrencyError, Conflict,
 from broker.model.catalog import Catalog
 from broker.model.parameters import (
     InstanceConfig,
+    check_characters,
     check_kms_key_allowed,
     fingerprint,
     instance_config_for_create,
@@ -122,6 +123,7 @@ class Instances:
                 )
 
     def update(self, instance_id: str, plan_id: str | None, parameters: Any) -> None:
+        check_characters(parameters)  # bad input is refused before the reads, not only before the writes
         bucket = self.settings.bucket_name(instance_id)
         current = self.read_complete(instance_id)
         current_plan = self.catalog.plan(current.plan_id)
