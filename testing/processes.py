@@ -19,7 +19,6 @@ from testing.procfile import SHORT_WAITS, procfile_command
 __all__ = ["cf_env", "clean_env", "osb", "procfile_command", "running"]
 
 
-
 def clean_env(**extra: str) -> dict[str, str]:
     """The machine's environment without any AWS account, proxy or broker settings, with SHORT_WAITS, plus `extra`."""
     dropped = ("AWS_", "BROKER_", "VCAP_", "PROMETHEUS_", "GUNICORN_KEEPALIVE", "BODY_DEADLINE")

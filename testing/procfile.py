@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 # for its idle keep-alive connections (5 s), a trickled body gets 408 after the body deadline (10 s).
 SHORT_WAITS = {"GUNICORN_KEEPALIVE": "2", "BODY_DEADLINE": "2"}
 
+
 def web_command(procfile: Path = REPO / "Procfile") -> list[str]:
     """The words of the Procfile's `web:` line, as the shell that runs it on Cloud Foundry splits them."""
     for line in procfile.read_text().splitlines():
