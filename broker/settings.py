@@ -47,6 +47,7 @@ class Settings:
     # A request body must arrive within this many seconds (408 otherwise; broker/http/bodies.py).
     body_deadline: float = 10.0
     # Per AWS attempt: AWS answers these calls in well under a second, so a few seconds means it hangs.
+    # A setting may shorten it, not lengthen it (other bounds count on at most this).
     aws_read_timeout: float = 6.0
     # botocore's cap on one retry's wait (its own default); it waits a random part of
     # min(1 s x 2^attempt, this) after a throttle.
@@ -60,6 +61,10 @@ class Settings:
             raise SettingsError("BROKER_USERNAME and BROKER_PASSWORD must both be set")
         if self.key_propagation_timeout < 0:
             raise SettingsError("KEY_PROPAGATION_TIMEOUT must be zero or more seconds")
+        if not 0 < self.aws_read_timeout <= Settings.aws_read_timeout:
+            raise SettingsError(
+                f"AWS_READ_TIMEOUT must be more than 0 and at most {Settings.aws_read_timeout:g} seconds"
+            )
         if not 0 <= self.deprovision_sync_max_objects <= 1000:
             raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 (one listing page)")
 

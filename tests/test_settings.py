@@ -309,3 +309,6 @@ def test_waits_default_to_productions_and_are_settable() -> None:
         assert getattr(from_env({**CREDENTIALS, name: "0.25"}), attribute) == 0.25
         with pytest.raises(SettingsError, match=rf"^{name} must be more than 0 and at most 50 seconds$"):
             from_env({**CREDENTIALS, name: "0"})
+    assert from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6"}).aws_read_timeout == 6.0
+    with pytest.raises(SettingsError, match=r"^AWS_READ_TIMEOUT must be more than 0 and at most 6 seconds$"):
+        from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6.5"})
