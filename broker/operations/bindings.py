@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import __version__, deadlines
+from broker import __version__
 from broker.aws.buckets import Buckets
 from broker.aws.clients import run_concurrently
 from broker.aws.users import UserExists, Users
@@ -27,7 +27,7 @@ from broker.model.expiry import Expiry
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
-from broker.operations import rotation
+from broker.operations import deletion_fence, rotation
 from broker.operations.binding_keys import BindingKeys
 from broker.operations.user_sweep import Sweep, sweep_users
 from broker.policy import documents
@@ -110,9 +110,7 @@ class Bindings:
             probes = self.keys.wait_until_works(
                 made[0], user_name, binding_id, buckets[0], config.path_prefix or "", denial_expected
             )
-            # Past its deadline the platform may have given up and sent an unbind that found nothing:
-            # a key handed out now would live on untracked, so it is taken back instead.
-            deadlines.check("handing out the new key")
+            deletion_fence.check_before_handing_out(self.buckets, buckets[0], instance_id)
         except BaseException:
             self.keys.roll_back(user_name, made, created_user=created)
             raise
@@ -249,7 +247,8 @@ class Bindings:
 
         run_concurrently(self.pool, [lambda guid=guid: read(guid) for guid in wanted])
         instance = found[instance_id]
-        if instance is None:
+        if instance is None:  # 422 while a deletion runs, 404 after
+            deletion_fence.refuse_if_being_deleted(self.buckets, self.settings.bucket_name(instance_id), instance_id)
             raise NotFound(f"Instance {instance_id} does not exist, so it cannot be bound.")
         if config.additional_instances and not context_org:
             raise InvalidParameters(
