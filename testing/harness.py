@@ -157,6 +157,8 @@ class Backend:
             iam_permissions_boundary_arn=self.permissions_boundary_arn,
             allowed_kms_key_arns=(ALLOWED_KMS_KEY,),
             key_propagation_timeout=5.0,
+            # A throttled call is still retried, after a few milliseconds rather than up to seconds.
+            aws_retry_max_backoff=0.05,
         )
         return replace(settings, **overrides)
 

@@ -394,7 +394,7 @@ def test_the_largest_options_round_trip_through_the_users_tags() -> None:
 
 
 def test_all_key_options_at_once_still_fit_three_buckets_with_a_prefix() -> None:
-    # The figures the README gives: expiry, VPC endpoints, KMS and CIDRs together, read-write with a prefix.
+    # The figures docs/design.md gives: expiry, VPC endpoints, KMS and CIDRs together, read-write with a prefix.
     expires_at = datetime(2030, 1, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     kms = ["arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
 

@@ -297,3 +297,18 @@ def test_vpc_endpoint_ids_are_a_comma_separated_list_of_vpce_ids() -> None:
 def test_deprovision_sync_limit_says_its_range() -> None:
     with pytest.raises(SettingsError, match=r"^DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 \(one listing page\)$"):
         from_env({**CREDENTIALS, "DEPROVISION_SYNC_MAX_OBJECTS": "1001"})
+
+
+def test_waits_default_to_productions_and_are_settable() -> None:
+    # Tests shorten these waits; production keeps these values.
+    defaults = from_env(CREDENTIALS)
+    assert (defaults.body_deadline, defaults.aws_read_timeout, defaults.aws_retry_max_backoff) == (10.0, 6.0, 20.0)
+    names = {"BODY_DEADLINE": "body_deadline", "AWS_READ_TIMEOUT": "aws_read_timeout"}
+    names["AWS_RETRY_MAX_BACKOFF"] = "aws_retry_max_backoff"
+    for name, attribute in names.items():
+        assert getattr(from_env({**CREDENTIALS, name: "0.25"}), attribute) == 0.25
+        with pytest.raises(SettingsError, match=rf"^{name} must be more than 0 and at most 50 seconds$"):
+            from_env({**CREDENTIALS, name: "0"})
+    assert from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6"}).aws_read_timeout == 6.0
+    with pytest.raises(SettingsError, match=r"^AWS_READ_TIMEOUT must be more than 0 and at most 6 seconds$"):
+        from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6.5"})
