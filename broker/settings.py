@@ -11,6 +11,8 @@ from pathlib import Path
 from broker.aws_names import IAM_NAME_CHARACTERS, IAM_USER_NAME_MAX, S3_BUCKET_NAME_MAX, S3_RESERVED_PREFIXES, US_EAST_1
 
 GUID_LENGTH = 36
+# IAM users an AWS account may have (IAM quotas; not adjustable).
+IAM_USERS_QUOTA = 5000
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalog.yml"
 
@@ -43,6 +45,10 @@ class Settings:
     # uploads) within the request; a bigger one is emptied asynchronously, S3's lifecycle rules doing
     # the bulk and each last_operation poll deleting up to this many more (at most one listing page).
     deprovision_sync_max_objects: int = 1000
+    # AWS allows 5,000 IAM users an account, not adjustable, shared by every tenant: a bind past
+    # either limit is refused (broker/operations/binding_limits.py).
+    max_bindings_per_instance: int = 50
+    max_iam_users: int = 4500
     # Waits: production's values, settable so a test suite need not sit them out.
     # A request body must arrive within this many seconds (408 otherwise; broker/http/bodies.py).
     body_deadline: float = 10.0
@@ -67,6 +73,10 @@ class Settings:
             )
         if not 0 <= self.deprovision_sync_max_objects <= 1000:
             raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 (one listing page)")
+        if not 1 <= self.max_bindings_per_instance <= IAM_USERS_QUOTA:
+            raise SettingsError(f"MAX_BINDINGS_PER_INSTANCE must be 1 to {IAM_USERS_QUOTA}")
+        if not 1 <= self.max_iam_users <= IAM_USERS_QUOTA:
+            raise SettingsError(f"MAX_IAM_USERS must be 1 to {IAM_USERS_QUOTA} (AWS's users per account)")
 
     @property
     def partition(self) -> str:
@@ -223,6 +233,13 @@ def seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(environ.get(name, default))
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number") from None
+
+
 def from_env(environ: Mapping[str, str]) -> Settings:
     """Build settings from the environment of a broker pointed at AWS (or any S3/IAM endpoint)."""
     if on_cloud_foundry(environ):
@@ -275,6 +292,8 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         deprovision_sync_max_objects=sync_max_objects,
+        max_bindings_per_instance=whole_number(environ, "MAX_BINDINGS_PER_INSTANCE", 50),
+        max_iam_users=whole_number(environ, "MAX_IAM_USERS", 4500),
         body_deadline=seconds(environ, "BODY_DEADLINE", Settings.body_deadline),
         aws_read_timeout=seconds(environ, "AWS_READ_TIMEOUT", Settings.aws_read_timeout),
         aws_retry_max_backoff=seconds(environ, "AWS_RETRY_MAX_BACKOFF", Settings.aws_retry_max_backoff),
