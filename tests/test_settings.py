@@ -107,7 +107,7 @@ def test_partition_follows_the_region(region: str, partition: str, endpoint: str
     assert (
         KeyProbe(region, None, pool_size=1).url("b", "").startswith(f"https://b.{endpoint.removeprefix('https://')}/")
     )
-    document = documents.user_policy(["b"], read_only=True, partition=settings.partition)
+    document = documents.user_policy(["b"], own_account="111122223333", read_only=True, partition=settings.partition)
     assert {r for s in document["Statement"] for r in s["Resource"]} == {
         f"arn:{partition}:s3:::b",
         f"arn:{partition}:s3:::b/*",

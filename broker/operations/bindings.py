@@ -27,7 +27,7 @@ from broker.model.expiry import Expiry
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
-from broker.operations import rotation
+from broker.operations import external_access, rotation
 from broker.operations.binding_keys import BindingKeys
 from broker.policy import documents
 from broker.settings import Settings
@@ -88,12 +88,13 @@ class Bindings:
                 predecessor_id=predecessor_binding_id,
                 parameters=parameters,
             )
-        self._check_external_buckets(config)
+        external_access.check_buckets(self.settings, config)
         instance, others = self._read_instances(instance_id, config, context_org)
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
         instances = [instance, *others.values()]
+        accounts = external_access.accounts_for(self.settings, self.own_account, config, instance, context_org)
         expiry = Expiry.after(datetime.now(UTC), config.expires_in_days) if config.expires_in_days else None
-        document = self._key_policy(config, buckets, instances, expiry)
+        document = self._key_policy(config, buckets, instances, expiry, accounts)
         user_name = self.settings.user_name(binding_id)
         # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
@@ -101,7 +102,7 @@ class Bindings:
         if not created and expiry:
             # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
             expiry = expiry_from_tags(user_tags, config.expires_in_days) or expiry
-            document = self._key_policy(config, buckets, instances, expiry)
+            document = self._key_policy(config, buckets, instances, expiry, accounts)
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
@@ -158,18 +159,13 @@ class Bindings:
     def _restricted_to_platform(self, config: BindingConfig) -> bool:
         return any(self._platform_limits(config))
 
-    def _check_external_buckets(self, config: BindingConfig) -> None:
-        """External buckets are other accounts' buckets: never one of this broker's instances."""
-        for bucket in config.external_buckets:
-            if bucket.startswith(self.settings.bucket_prefix):
-                raise InvalidParameters(
-                    f"external_buckets: {bucket!r} is named like a bucket of this broker (prefix "
-                    f"{self.settings.bucket_prefix!r}); external_buckets are for buckets of other AWS accounts. "
-                    "To reach another service instance of your own org, use additional_instances with its GUID."
-                )
-
     def _key_policy(
-        self, config: BindingConfig, buckets: list[str], instances: list[StoredInstance], expiry: Expiry | None
+        self,
+        config: BindingConfig,
+        buckets: list[str],
+        instances: list[StoredInstance],
+        expiry: Expiry | None,
+        external_accounts: tuple[str, ...],
     ) -> dict[str, Any]:
         source_cidrs, vpc_endpoints = self._platform_limits(config)
         document = documents.user_policy(
@@ -178,6 +174,7 @@ class Bindings:
             write_only=config.write_only,
             path_prefix=config.path_prefix,
             external_buckets=config.external_buckets,
+            external_accounts=external_accounts,
             own_account=self.own_account,
             kms_key_arns=[arn for s in instances if (arn := s.record.config.kms_key_arn)],
             s3_service=self.settings.s3_service_name,
