@@ -253,11 +253,12 @@ def check_broker_policy_cannot_make_an_admin(document: dict[str, Any], facts: ac
     for statement in statements(document):
         actions = as_list(statement["Action"])
         if statement["Effect"] == "Deny":
-            assert {"iam:PutUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary"} <= set(actions)
+            assert "iam:DeleteUserPermissionsBoundary" in actions
             assert "Condition" not in statement
             continue
         allowed |= set(actions)
-        if {"iam:CreateUser", "iam:PutUserPolicy"} & set(actions):
+        # Setting a boundary is allowed for the shipped one only (upgrades give it to users of earlier releases).
+        if {"iam:CreateUser", "iam:PutUserPolicy", "iam:PutUserPermissionsBoundary"} & set(actions):
             assert statement["Condition"] == boundary_condition
         for resource in as_list(statement["Resource"]):
             if resource.endswith("/${aws:username}"):  # the preflight: the broker's own user, read only
@@ -270,7 +271,6 @@ def check_broker_policy_cannot_make_an_admin(document: dict[str, Any], facts: ac
             elif resource != "*":
                 assert resource.startswith(f"arn:aws:s3:::{facts.bucket_prefix}")
     forbidden = {
-        "iam:PutUserPermissionsBoundary",
         "iam:DeleteUserPermissionsBoundary",
         "iam:AttachUserPolicy",
         "iam:CreatePolicy",
@@ -360,6 +360,7 @@ def test_account_facts_default_the_boundary_to_the_partition_and_account() -> No
     assert facts.permissions_boundary_arn == f"arn:aws-cn:iam::{OWN_ACCOUNT}:policy/s3-broker-binding-boundary"
     assert facts.iam_user_prefix == "ta-"
     users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/*/ta-*"
+    # Users of releases before per-instance paths, which upgrades move under their instance.
     earlier_users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/ta-*"
     broker = account_policies.broker_policy(facts)
     own = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user"  # the preflight's statements: the boundary and the broker's own user

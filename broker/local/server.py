@@ -15,6 +15,7 @@ from moto import settings as moto_settings
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from broker.local import iam_users
 from broker.local.gate import LocalGate
 from broker.ports import listening_socket
 
@@ -29,6 +30,7 @@ def make_local_server(port: int, setting: str = "LOCAL_AWS_PORT") -> BaseWSGISer
     """
     sock = listening_socket(HOST, port, setting)
     moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+    iam_users.install()
     app = LocalGate(DomainDispatcherApplication(create_backend_app))
     try:
         return make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())

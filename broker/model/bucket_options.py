@@ -2,7 +2,7 @@
 a static website and object ownership. Pure functions: parameters in, options and one tag value out,
 and back again (their S3 request bodies are in s3_configuration.py).
 
-The broker's tags are limited (S3 allows 50 a bucket, users get 39), so these settings take one tag,
+The broker's tags are limited (S3 allows 50 a bucket, users get 38), so these settings take one tag,
 `s3-broker:options`: the short ones in clear, the bulky ones (referer patterns, lifecycle rules,
 website documents) only as the names of the S3 configurations to read them back from, plus a
 digest that tells a repeated provision from a different one without reading anything.

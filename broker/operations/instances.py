@@ -8,15 +8,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from broker import deadlines, rollback
+from broker import __version__, rollback
 from broker.aws.buckets import BucketNotEmpty, Buckets
-from broker.errors import AsyncRequired, BadRequest, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
+from broker.errors import AsyncRequired, BadRequest, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
+from broker.model.maintenance import check_offered
 from broker.model.parameters import (
     InstanceConfig,
     check_characters,
     check_kms_key_allowed,
-    fingerprint,
     instance_config_for_create,
     instance_config_for_update,
 )
@@ -26,17 +26,14 @@ from broker.model.records import (
     StoredInstance,
     deleting_since,
     instance_tags,
-    provisioning_marker,
 )
+from broker.operations.deletion_fence import being_deleted
+from broker.operations.provisioning import Provisioning
+from broker.operations.user_sweep import Sweep
 from broker.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A concurrent provision of the same instance is waited for this long before answering 422.
-JOIN_WAIT = 10.0
-JOIN_POLL = 0.2
-# The provision that made a bucket marks it within milliseconds; none after this means it died.
-NO_MARKER_GRACE = 1.0
 # The `operation` an asynchronous deprovision hands the platform, which sends it back to last_operation.
 DEPROVISION_OPERATION = "deprovision"
 # The states of an operation, as OSB's last_operation names them.
@@ -45,17 +42,27 @@ SUCCEEDED, IN_PROGRESS, FAILED = "succeeded", "in progress", "failed"
 
 class Instances:
     def __init__(
-        self, settings: Settings, catalog: Catalog, buckets: Buckets, remove_bindings: Callable[[str], list[str]]
+        self, settings: Settings, catalog: Catalog, buckets: Buckets, remove_bindings: Callable[[str], Sweep]
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.buckets = buckets
-        # Deletes the binding users left on an instance; returns their names.
+        self.provisioning = Provisioning(settings, buckets)
+        # Deletes the binding users left on an instance, as many as the request's time allows.
         self.remove_bindings = remove_bindings
 
-    def provision(self, instance_id: str, plan_id: str, org_guid: str, space_guid: str, parameters: Any) -> bool:
+    def provision(
+        self,
+        instance_id: str,
+        plan_id: str,
+        org_guid: str,
+        space_guid: str,
+        parameters: Any,
+        maintenance_version: str | None = None,
+    ) -> bool:
         """Create the instance's bucket; True if created, False if an identical one already exists."""
         plan = self.catalog.plan(plan_id)
+        check_offered(plan, maintenance_version)
         record = InstanceRecord(
             instance_id=instance_id,
             service_id=plan.service_id,
@@ -63,71 +70,21 @@ class Instances:
             org_guid=org_guid,
             space_guid=space_guid,
             config=instance_config_for_create(plan, parameters),
+            version=__version__,
         )
         check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
-        bucket = self.settings.bucket_name(instance_id)
-        digest = fingerprint(record.identity())
-        tags = self.buckets.create_or_find(bucket, record.config.options.object_ownership)
-        if tags is None:  # this request made the bucket: it alone configures it
-            self._configure(bucket, record, digest, made_now=True)
-            return True
-        return self._join(instance_id, bucket, record, digest, tags)
+        return self.provisioning.settle(record)
 
-    def _configure(self, bucket: str, record: InstanceRecord, digest: str, *, made_now: bool) -> None:
-        self.buckets.finish(bucket, record, digest, made_now=made_now)
-        log.info("provisioned instance %s as bucket %s", record.instance_id, bucket)
-
-    def _join(
-        self, instance_id: str, bucket: str, record: InstanceRecord, digest: str, tags: list[dict[str, str]]
-    ) -> bool:
-        """The bucket was there already: a repeat, a conflict, a provision in progress, or one that died.
-
-        A provision in progress with the same request is waited for (within the request's time);
-        one that died (no marker after a moment, or a marker older than any request can run) is
-        taken over. Returns True if this request finished the bucket.
-        """
-        waited = 0.0
-        while True:
-            if deleting_since(tags) is not None:
-                raise ConcurrencyError(
-                    f"Instance {instance_id} is still being deleted (bucket {bucket}). Try again once it is gone."
-                )
-            stored = self.buckets.read_from(tags)
-            if stored is not None:
-                if stored.identity() == record.identity():
-                    return False
-                raise Conflict(
-                    f"Instance {instance_id} already exists (bucket {bucket}) with other settings. "
-                    "Use `cf update-service` to change them."
-                )
-            marker = provisioning_marker(tags)
-            died = (marker is None and waited >= NO_MARKER_GRACE) or (
-                marker is not None and time.time() - marker.started > deadlines.LONGER_THAN_ANY_REQUEST
-            )
-            if not died and marker is not None and marker.digest != digest:
-                raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
-            if died:
-                log.warning("taking over bucket %s, left half-made by a provision that did not finish", bucket)
-                self._configure(bucket, record, digest, made_now=False)
-                return True
-            if waited >= JOIN_WAIT:
-                raise ConcurrencyError(
-                    f"Instance {instance_id} is being provisioned by another request. Try again in a minute."
-                )
-            time.sleep(JOIN_POLL)
-            waited += JOIN_POLL
-            tags = self.buckets.read_tags(bucket)
-            if tags is None:
-                raise ConcurrencyError(
-                    f"The other provision of instance {instance_id} failed and removed its bucket. Try again."
-                )
-
-    def update(self, instance_id: str, plan_id: str | None, parameters: Any) -> None:
+    def update(
+        self, instance_id: str, plan_id: str | None, parameters: Any, maintenance_version: str | None = None
+    ) -> None:
+        """Change the bucket's plan or settings; an upgrade (maintenance_info) follows in broker/operations/upgrade."""
         check_characters(parameters)  # bad input is refused before the reads, not only before the writes
         bucket = self.settings.bucket_name(instance_id)
-        current = self.read_complete(instance_id)
+        current = self.read_complete(instance_id, changing=True)
         current_plan = self.catalog.plan(current.plan_id)
         new_plan = self.catalog.plan(plan_id) if plan_id else current_plan
+        check_offered(new_plan, maintenance_version)
         if new_plan.service_id != current_plan.service_id:
             raise BadRequest(f"plan {new_plan.name!r} belongs to another service than this instance")
         config = instance_config_for_update(current.config, current_plan, new_plan, parameters)
@@ -139,15 +96,25 @@ class Instances:
         if len(instance_tags(updated)) > MAX_TAGS:
             raise InvalidParameters(
                 f"the bucket would need {len(instance_tags(updated))} tags, more than S3's {MAX_TAGS}: the broker "
-                f"keeps up to 11 of its own, so give at most 39 in 'tags'"
+                f"keeps up to 12 of its own, so give at most 38 in 'tags'"
             )
         try:
             self.buckets.configure(bucket, current.config, config)
-            self.buckets.write_tags(bucket, updated)
+            # Again right before the write that makes the update stick: the tags it writes would drop
+            # the mark of a deletion begun meanwhile (see deletion_fence).
+            tags = self.buckets.read_tags(bucket)
+            if tags is not None and deleting_since(tags) is None:
+                self.buckets.write_tags(bucket, updated)
+                log.info("updated instance %s", instance_id)
+                return
         except BaseException:
             self._restore(bucket, current, config)
             raise
-        log.info("updated instance %s", instance_id)
+        if tags is not None:
+            self._restore(bucket, current, config)
+            # The update may have replaced the rules that expire everything: they go back.
+            self.buckets.start_emptying(bucket, tags, deleting_since(tags) or time.time())
+        raise being_deleted(instance_id, bucket)
 
     def _restore(self, bucket: str, previous: InstanceRecord, attempted: InstanceConfig) -> None:
         """After a failed update, put back what the update may have changed (best effort)."""
@@ -164,8 +131,9 @@ class Instances:
         bucket = self.settings.bucket_name(instance_id)
         tags = self.buckets.read_tags(bucket)
         if tags is None:
-            if self.remove_bindings(instance_id):
-                return False
+            sweep = self.remove_bindings(instance_id)
+            if sweep.removed or not sweep.finished:
+                return self._users_left(instance_id, sweep, async_allowed)
             raise Gone(f"Instance {instance_id} does not exist (no bucket {bucket}).")
         stored = self.buckets.read_from(tags)
         deleting = deleting_since(tags) is not None
@@ -174,15 +142,20 @@ class Instances:
             if deleting or self.buckets.holds_more_than(bucket, limit):
                 # A repeat of a deprovision already under way makes progress like last_operation does.
                 if deleting and self._delete_once_empty(instance_id, bucket):
-                    return False
+                    return self._users_left(instance_id, self.remove_bindings(instance_id), async_allowed)
                 if not async_allowed:
                     raise AsyncRequired(
                         f"Bucket {bucket} holds more than {limit} objects (or versions, delete markers or "
                         "unfinished uploads): deleting them takes longer than one request, so the broker deletes them "
                         "asynchronously. Deprovision with accepts_incomplete=true (Cloud Foundry sends it)."
                     )
-                self.buckets.start_emptying(bucket, tags, time.time())
+                started = time.time()
+                self.buckets.start_emptying(bucket, tags, started)
                 self.remove_bindings(instance_id)  # keys go now; the bucket follows once empty
+                # An update that looked just before the mark went on may have written its tags over it.
+                now = self.buckets.read_tags(bucket)
+                if now is not None and deleting_since(now) is None:
+                    self.buckets.start_emptying(bucket, now, started)
                 log.info(
                     "deprovisioning instance %s: S3 empties bucket %s, last_operation deletes it", instance_id, bucket
                 )
@@ -192,11 +165,22 @@ class Instances:
         # S3 itself refuses to delete a bucket that holds any object, version or delete marker:
         # that refusal is the deletion guard, with no listing call before it.
         deleted_bucket = self.buckets.delete(bucket)
-        removed_users = self.remove_bindings(instance_id)
-        if not deleted_bucket and not removed_users:
+        sweep = self.remove_bindings(instance_id)
+        if not deleted_bucket and not sweep.removed and sweep.finished:
             raise Gone(f"Instance {instance_id} was deleted by another request meanwhile (no bucket {bucket}).")
-        log.info("deprovisioned instance %s", instance_id)
-        return False
+        return self._users_left(instance_id, sweep, async_allowed)
+
+    def _users_left(self, instance_id: str, sweep: Sweep, async_allowed: bool) -> bool:
+        """The bucket is gone: done (False) once no binding user is left, else asynchronous (True)."""
+        if sweep.finished:
+            log.info("deprovisioned instance %s", instance_id)
+            return False
+        if not async_allowed:
+            raise AsyncRequired(
+                f"Instance {instance_id} has {sweep.left} more binding users to delete than one request can: "
+                "deprovision again with accepts_incomplete=true (Cloud Foundry sends it) to finish."
+            )
+        return True
 
     def _delete_once_empty(self, instance_id: str, bucket: str) -> bool:
         """One bounded step of emptying, then delete the bucket if that emptied it; True when it is gone."""
@@ -206,7 +190,6 @@ class Instances:
             deleted = self.buckets.delete(bucket)
         except BucketNotEmpty:
             return False
-        self.remove_bindings(instance_id)
         if deleted:
             log.info("deprovisioned instance %s: bucket %s emptied and deleted", instance_id, bucket)
         return True
@@ -221,28 +204,50 @@ class Instances:
         bucket = self.settings.bucket_name(instance_id)
         tags = self.buckets.read_tags(bucket)
         if tags is None:
-            self.remove_bindings(instance_id)
-            raise Gone(f"Instance {instance_id} is deleted (no bucket {bucket}).")
+            return self._sweep_progress(instance_id, bucket)
         started = deleting_since(tags)
         if started is None:
             return FAILED, f"Bucket {bucket} is not being deleted: deprovision the instance again."
         if self._delete_once_empty(instance_id, bucket):
-            return SUCCEEDED, f"Bucket {bucket} is emptied and deleted."
+            sweep = self.remove_bindings(instance_id)
+            if sweep.finished:
+                return SUCCEEDED, f"Bucket {bucket} is emptied and deleted."
+            return IN_PROGRESS, self._users_left_description(bucket, sweep)
+        # Every poll, not only the deprovision: a bind racing it, or IAM's listing lagging behind,
+        # may have left a user whose key would keep writing to the bucket.
+        self.remove_bindings(instance_id)
         since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
         return IN_PROGRESS, (
             f"S3 is deleting the objects of bucket {bucket} (lifecycle rules set {since}; expiry can take a few "
             "days on AWS); the broker deletes the bucket once it is empty."
         )
 
-    def read(self, instance_id: str) -> StoredInstance:
-        stored = self.buckets.read(self.settings.bucket_name(instance_id))
+    def _sweep_progress(self, instance_id: str, bucket: str) -> tuple[str, str]:
+        """The bucket is gone: delete binding users left; 410 Gone once none is."""
+        sweep = self.remove_bindings(instance_id)
+        if sweep.finished:
+            raise Gone(f"Instance {instance_id} is deleted (no bucket {bucket}).")
+        return IN_PROGRESS, self._users_left_description(bucket, sweep)
+
+    @staticmethod
+    def _users_left_description(bucket: str, sweep: Sweep) -> str:
+        return f"Bucket {bucket} is deleted; the broker is deleting the {sweep.left} binding users left on it."
+
+    def read(self, instance_id: str, *, changing: bool = False) -> StoredInstance:
+        """The instance; NotFound if there is none, and for a bucket being deleted, unless `changing`
+        it (update, bind), which is then a ConcurrencyError, as the OSB spec has it."""
+        bucket = self.settings.bucket_name(instance_id)
+        tags = self.buckets.read_tags(bucket)
+        if changing and deleting_since(tags) is not None:
+            raise being_deleted(instance_id, bucket)
+        stored = self.buckets.read_from(tags)
         if stored is None:
             raise NotFound(f"Instance {instance_id} does not exist.")
         return stored
 
-    def read_complete(self, instance_id: str) -> InstanceRecord:
+    def read_complete(self, instance_id: str, *, changing: bool = False) -> InstanceRecord:
         """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests)."""
-        stored = self.read(instance_id)
+        stored = self.read(instance_id, changing=changing)
         bucket = self.settings.bucket_name(instance_id)
         config = stored.record.config
         if stored.options_read:

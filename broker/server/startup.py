@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
+from pathlib import Path
 
 from broker import ports
 from broker.aws.identity import CallerIdentity
@@ -15,6 +16,9 @@ from broker.settings import Settings, SettingsError, aws_configured, from_env, o
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_AWS_PORT = 5000
+# The KMS key docs/users.md's example names, allowed by the local backend unless ALLOWED_KMS_KEY_ARNS
+# says otherwise: made up in moto's account (moto's S3 does not ask KMS about the keys it is given).
+LOCAL_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple[str, int] | None = None) -> Settings:
@@ -27,12 +31,48 @@ def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple
     try:
         if broker_address:
             ports.ensure_free(*broker_address, "PORT")
-        if on_cloud_foundry(environ) or aws_configured(environ):
-            return from_env(environ)
-        return _start_local(environ)
+        settings = from_env(environ) if on_cloud_foundry(environ) or aws_configured(environ) else _start_local(environ)
     except SettingsError as error:
         log.error("refusing to start: %s", error)
         raise SystemExit(2) from None
+    warn_of_placeholders(settings.catalog_path)
+    return settings
+
+
+# catalog.yml ships with this in its documentationUrl: the operator replaces it with where they
+# publish docs/users.md (an edit of catalog.yml, or a copy named by CATALOG_PATH).
+PLACEHOLDER_ORG = "YOUR-ORG"
+
+
+def placeholder_documentation(catalog_path: Path) -> list[str]:
+    """The services whose documentationUrl still holds the shipped placeholder."""
+    import yaml
+
+    try:
+        document = yaml.load(catalog_path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError):
+        return []  # the workers refuse such a catalog, with the reason
+    services = document.get("services") or [] if isinstance(document, dict) else []
+    return [
+        str(service.get("name"))
+        for service in services
+        if isinstance(service, dict)
+        and PLACEHOLDER_ORG in str((service.get("metadata") or {}).get("documentationUrl", ""))
+    ]
+
+
+def warn_of_placeholders(catalog_path: Path) -> None:
+    """One line at start while the catalog sends app developers to a page that does not exist."""
+    for service in placeholder_documentation(catalog_path):
+        log.warning(
+            "service %s: metadata.documentationUrl in %s is still the placeholder (%s): set it to where you "
+            "publish docs/users.md, which `cf marketplace -e %s` shows app developers",
+            service,
+            catalog_path,
+            PLACEHOLDER_ORG,
+            service,
+            extra={"catalog_path": str(catalog_path)},
+        )
 
 
 def log_identity(identity: CallerIdentity) -> None:
@@ -53,6 +93,7 @@ def _start_local(environ: MutableMapping[str, str]) -> Settings:
         environ["BROKER_USERNAME"] = environ.get("BROKER_USERNAME") or "broker"
         environ["BROKER_PASSWORD"] = environ.get("BROKER_PASSWORD") or backend.made_up_secret()
     environ.setdefault("AWS_REGION", US_EAST_1)
+    environ.setdefault("ALLOWED_KMS_KEY_ARNS", LOCAL_KMS_KEY)
     # Check the naming settings before starting anything.
     checked = from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
     try:
@@ -79,6 +120,7 @@ def _print_welcome(settings: Settings, port: str, *, show_password: bool) -> Non
         f"""
 s3-broker: embedded local AWS (moto, IAM enforced, everything in memory) at {settings.aws_endpoint_url}
 s3-broker: broker at http://127.0.0.1:{port}  user {settings.broker_username}  password {password}
+s3-broker: KMS keys users may name in kms_key_arn: {", ".join(settings.allowed_kms_key_arns) or "none"}
   export B={broker}
   curl -s -H 'X-Broker-API-Version: 2.17' {broker}/v2/catalog
   curl -s -X PUT -H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' \\
