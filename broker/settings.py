@@ -47,6 +47,15 @@ class Settings:
     # uploads) within the request; a bigger one is emptied asynchronously, S3's lifecycle rules doing
     # the bulk and each last_operation poll deleting up to this many more (at most one listing page).
     deprovision_sync_max_objects: int = 1000
+    # Waits: production's values, settable so a test suite need not sit them out.
+    # A request body must arrive within this many seconds (408 otherwise; broker/http/bodies.py).
+    body_deadline: float = 10.0
+    # Per AWS attempt: AWS answers these calls in well under a second, so a few seconds means it hangs.
+    # A setting may shorten it, not lengthen it (other bounds count on at most this).
+    aws_read_timeout: float = 6.0
+    # botocore's cap on one retry's wait (its own default); it waits a random part of
+    # min(1 s x 2^attempt, this) after a throttle.
+    aws_retry_max_backoff: float = 20.0
 
     def __post_init__(self) -> None:
         check_bucket_prefix(self.bucket_prefix)
@@ -56,6 +65,10 @@ class Settings:
             raise SettingsError("BROKER_USERNAME and BROKER_PASSWORD must both be set")
         if self.key_propagation_timeout < 0:
             raise SettingsError("KEY_PROPAGATION_TIMEOUT must be zero or more seconds")
+        if not 0 < self.aws_read_timeout <= Settings.aws_read_timeout:
+            raise SettingsError(
+                f"AWS_READ_TIMEOUT must be more than 0 and at most {Settings.aws_read_timeout:g} seconds"
+            )
         if not 0 <= self.deprovision_sync_max_objects <= 1000:
             raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 (one listing page)")
 
@@ -196,4 +209,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         deprovision_sync_max_objects=sync_max_objects,
+        body_deadline=seconds(environ, "BODY_DEADLINE", Settings.body_deadline),
+        aws_read_timeout=seconds(environ, "AWS_READ_TIMEOUT", Settings.aws_read_timeout),
+        aws_retry_max_backoff=seconds(environ, "AWS_RETRY_MAX_BACKOFF", Settings.aws_retry_max_backoff),
     )

@@ -160,6 +160,8 @@ class Backend:
             allowed_kms_key_arns=(ALLOWED_KMS_KEY,),
             allowed_external_accounts=((EXTERNAL_ACCOUNT, None),),
             key_propagation_timeout=5.0,
+            # A throttled call is still retried, after a few milliseconds rather than up to seconds.
+            aws_retry_max_backoff=0.05,
         )
         return replace(settings, **overrides)
 

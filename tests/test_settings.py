@@ -320,3 +320,18 @@ def test_external_accounts_are_off_until_named_and_may_be_limited_to_orgs() -> N
 def test_external_accounts_are_twelve_digits_and_org_guids(wrong: str) -> None:
     with pytest.raises(SettingsError, match="ALLOWED_EXTERNAL_ACCOUNT_IDS"):
         from_env({**CREDENTIALS, "ALLOWED_EXTERNAL_ACCOUNT_IDS": wrong})
+
+
+def test_waits_default_to_productions_and_are_settable() -> None:
+    # Tests shorten these waits; production keeps these values.
+    defaults = from_env(CREDENTIALS)
+    assert (defaults.body_deadline, defaults.aws_read_timeout, defaults.aws_retry_max_backoff) == (10.0, 6.0, 20.0)
+    names = {"BODY_DEADLINE": "body_deadline", "AWS_READ_TIMEOUT": "aws_read_timeout"}
+    names["AWS_RETRY_MAX_BACKOFF"] = "aws_retry_max_backoff"
+    for name, attribute in names.items():
+        assert getattr(from_env({**CREDENTIALS, name: "0.25"}), attribute) == 0.25
+        with pytest.raises(SettingsError, match=rf"^{name} must be more than 0 and at most 50 seconds$"):
+            from_env({**CREDENTIALS, name: "0"})
+    assert from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6"}).aws_read_timeout == 6.0
+    with pytest.raises(SettingsError, match=r"^AWS_READ_TIMEOUT must be more than 0 and at most 6 seconds$"):
+        from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6.5"})

@@ -246,14 +246,17 @@ class Instances:
         return stored
 
     def read_complete(self, instance_id: str, *, changing: bool = False) -> InstanceRecord:
-        """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests)."""
+        """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests).
+
+        CORS rules are read even when the broker set none: a read-write key may set them
+        (docs/users.md), and `cf service --params` must show what the bucket does.
+        """
         stored = self.read(instance_id, changing=changing)
         bucket = self.settings.bucket_name(instance_id)
         config = stored.record.config
         if stored.options_read:
             config = replace(config, options=self.buckets.read_options(bucket, stored))
-        if stored.cors_digest:
-            config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
+        config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
         return replace(stored.record, config=config)
 
     def parameters(self, instance_id: str) -> tuple[InstanceRecord, dict[str, Any]]:
