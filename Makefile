@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
+# pip is quiet while it installs; the first run would otherwise say nothing for half a minute.
+INSTALLING := Installing the Python packages into $(VENV) (first run only, about 30-45 s)...
 
 .PHONY: run test lint bench mutants clean
 
@@ -10,14 +12,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.run-installed: requirements.txt requirements-local.txt | $(BIN)/python
+	@echo "$(INSTALLING)"
 	$(BIN)/pip install --quiet -r requirements-local.txt
 	touch $@
 
 $(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev.txt | $(BIN)/python
+	@echo "$(INSTALLING)"
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 $(VENV)/.bench-installed: requirements.txt requirements-local.txt requirements-dev.txt requirements-bench.txt | $(BIN)/python
+	@echo "$(INSTALLING)"
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	touch $@
 

@@ -11,6 +11,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from broker import __version__
+
 # Loggers that print secrets at DEBUG: openbrokerapi logs headers (basic auth) and bodies,
 # botocore logs CreateAccessKey responses.
 QUIET_LOGGERS = {
@@ -28,7 +30,8 @@ _ENCODER = json.JSONEncoder(default=str)
 
 
 class JsonFormatter(logging.Formatter):
-    """timestamp, level, logger, message, then the fields given with `extra=`; tracebacks as a field."""
+    """timestamp, level, logger, message, the broker's version, then the fields given with `extra=`;
+    tracebacks as a field. The version says which release wrote a line in logs kept across upgrades."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -36,6 +39,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "version": __version__,
         }
         for name, value in vars(record).items():
             if name not in _RECORD_ATTRIBUTES and not name.startswith("_"):

@@ -47,8 +47,7 @@ class Settings:
     def __post_init__(self) -> None:
         check_bucket_prefix(self.bucket_prefix)
         check_iam_user_prefix(self.iam_user_prefix)
-        if not re.fullmatch(r"/([\x21-\x7e]+/)?", self.iam_user_path):
-            raise SettingsError(f"IAM_USER_PATH {self.iam_user_path!r} must start and end with '/'")
+        check_iam_user_path(self.iam_user_path)
         if not self.broker_username or not self.broker_password:
             raise SettingsError("BROKER_USERNAME and BROKER_PASSWORD must both be set")
         if self.key_propagation_timeout < 0:
@@ -125,6 +124,21 @@ def check_iam_user_prefix(prefix: str) -> None:
     if not re.fullmatch(IAM_NAME_CHARACTERS, prefix):
         raise SettingsError(
             f"IAM_USER_PREFIX {prefix!r} must be non-empty and hold only letters, digits and + = , . @ _ -"
+        )
+
+
+def check_iam_user_path(path: str) -> None:
+    """IAM's path form, minus what a policy's ARN would read as a wildcard or a policy variable.
+
+    The broker policy's user ARNs are `user${IAM_USER_PATH}*/...`: a '*' or '?' in the path would
+    let the broker manage users at any path, and '${' would be taken for a policy variable.
+    """
+    if not re.fullmatch(r"/([\x21-\x7e]+/)?", path):
+        raise SettingsError(f"IAM_USER_PATH {path!r} must start and end with '/' and hold printable ASCII only")
+    if any(character in path for character in "*?$"):
+        raise SettingsError(
+            f"IAM_USER_PATH {path!r} may not hold '*', '?' or '$': in the broker policy's user ARNs they are a "
+            "wildcard or a policy variable, and would let the broker manage users at other paths"
         )
 
 
@@ -216,8 +230,8 @@ def from_env(environ: Mapping[str, str]) -> Settings:
             raise SettingsError(
                 "IAM_PERMISSIONS_BOUNDARY_ARN is required on Cloud Foundry: every binding user gets that permissions "
                 "boundary, and the broker policy lets the broker create users only with it, so a leaked broker key "
-                "cannot make an admin. Create it with `python -m broker policies` (see docs/operators.md), or set "
-                "ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
+                "cannot make an admin. Create it from `python -m broker policy boundary` (see docs/operators.md), "
+                "or set ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
             )
     try:
         timeout = float(environ.get("KEY_PROPAGATION_TIMEOUT", "30"))

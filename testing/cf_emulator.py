@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
+from testing.procfile import procfile_command
+
 ORG = "0c6a3e59-1b8f-4bd4-9a07-1b0f8c2a6d11"
 SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
 USER = "developer@example.com"
@@ -242,9 +244,11 @@ def push(names: list[str], options: argparse.Namespace, broker: Broker, state: S
         "VCAP_APPLICATION": json.dumps({"application_name": manifest["name"]}),
         "PORT": str(port),
     }
-    command = Path("Procfile").read_text().split(":", 1)[1].strip().replace('"', "").split()
+    # The buildpack's install: a virtualenv with requirements.txt alone (testing/production_venv.py).
+    python = Path(os.environ["CF_APP_PYTHON"])
+    env["PATH"] = f"{python.parent}:{env.get('PATH', '')}"
     process = subprocess.Popen(
-        [sys.executable, "-m", *command[:-1], "--bind", f"127.0.0.1:{port}", command[-1]],
+        procfile_command("--bind", f"127.0.0.1:{port}", python=python),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(os.environ["CF_APP_LOG"], "a"),  # noqa: SIM115 - the app outlives this command

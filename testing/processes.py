@@ -14,14 +14,9 @@ from typing import Any
 import requests
 
 from testing.harness import REPO, Backend
+from testing.procfile import procfile_command
 
-PROCFILE_COMMAND = (REPO / "Procfile").read_text().split(":", 1)[1].strip()
-
-
-def procfile_command(*extra: str) -> list[str]:
-    """The Procfile's command, run with this Python; `extra` gunicorn options go before the app."""
-    words = PROCFILE_COMMAND.replace('"', "").split()
-    return [sys.executable, "-m", *words[:-1], *extra, words[-1]]
+__all__ = ["cf_env", "clean_env", "osb", "procfile_command", "running"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

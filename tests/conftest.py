@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testing import production_venv
 from testing.harness import Backend, BrokerServer, OSBClient, new_id
 
 
@@ -43,3 +45,9 @@ def instance(osb: OSBClient) -> str:
     instance_id = new_id()
     assert osb.provision(instance_id).status_code == 201
     return instance_id
+
+
+@pytest.fixture(scope="session")
+def production_python() -> Path:
+    """The Python of a virtualenv with requirements.txt alone (testing/production_venv.py)."""
+    return production_venv.production_python()

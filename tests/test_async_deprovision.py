@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from broker.model import bucket_options
+from broker.model import s3_configuration
 from testing.buckets import versioned_bucket_with_leftovers
 from testing.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
 
@@ -88,11 +88,11 @@ def test_big_bucket_is_emptied_by_s3_and_deleted_by_last_operation_of_another_br
     assert response.json() == {"operation": "deprovision"}
     # S3 is told to expire everything: current and noncurrent versions, uploads, delete markers.
     rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]}
-    empty = rules[bucket_options.EMPTY_RULE]
+    empty = rules[s3_configuration.EMPTY_RULE]
     assert empty["Expiration"] == {"Days": 1}
     assert empty["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
     assert empty["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
-    assert rules[bucket_options.EMPTY_MARKERS_RULE]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    assert rules[s3_configuration.EMPTY_MARKERS_RULE]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
     tag_keys = {t["Key"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
     assert "s3-broker:deleting" in tag_keys
     # The keys go at once; the instance is no longer there for the platform to use.

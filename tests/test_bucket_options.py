@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from broker.aws.bucket_config import configuration_calls
 from broker.aws.clients import run_concurrently
 from broker.local.policy_evaluation import Request, evaluate
-from broker.model import bucket_options
+from broker.model import s3_configuration
 from broker.model.parameters import InstanceConfig
 from broker.policy import documents
 from testing.harness import BASIC, BASIC_PUBLIC, REGION, Backend, OSBClient, new_id
@@ -183,16 +183,16 @@ def test_lifecycle_rules_are_set_shown_changed_and_removed(osb: OSBClient, s3: A
     instance = provisioned(osb, BASIC, {"versioning": True, "lifecycle": lifecycle})
     name = bucket(instance)
     rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]}
-    assert rules[bucket_options.EXPIRE_RULE]["Expiration"] == {"Days": 30}
-    assert rules[bucket_options.EXPIRE_RULE]["Filter"] == {"Prefix": "tmp/"}
-    assert rules[bucket_options.NONCURRENT_RULE]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
-    assert rules[bucket_options.MULTIPART_RULE]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
+    assert rules[s3_configuration.EXPIRE_RULE]["Expiration"] == {"Days": 30}
+    assert rules[s3_configuration.EXPIRE_RULE]["Filter"] == {"Prefix": "tmp/"}
+    assert rules[s3_configuration.NONCURRENT_RULE]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
+    assert rules[s3_configuration.MULTIPART_RULE]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
     assert shown(osb, instance)["lifecycle"] == lifecycle
     assert osb.provision(instance, BASIC, {"versioning": True, "lifecycle": lifecycle}).status_code == 200
 
     assert osb.update(instance, parameters={"lifecycle": {"expire_after_days": 1}}).status_code == 200
     assert [r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]] == [
-        bucket_options.EXPIRE_RULE
+        s3_configuration.EXPIRE_RULE
     ]
     assert shown(osb, instance)["lifecycle"] == {"expire_after_days": 1}
     assert osb.update(instance, parameters={"lifecycle": {}}).status_code == 200
@@ -253,9 +253,9 @@ def test_website_needs_a_public_bucket_and_an_index(osb: OSBClient) -> None:
     ],
 )
 def test_website_endpoint_has_the_form_aws_documents_for_the_region(region: str, endpoint: str) -> None:
-    assert bucket_options.website_endpoint("b", region) == endpoint
-    assert bucket_options.website_url("b", region, None) == endpoint
-    assert bucket_options.website_url("b", region, "http://127.0.0.1:9000") is None
+    assert s3_configuration.website_endpoint("b", region) == endpoint
+    assert s3_configuration.website_url("b", region, None) == endpoint
+    assert s3_configuration.website_url("b", region, "http://127.0.0.1:9000") is None
 
 
 # --- object ownership -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -35,20 +36,24 @@ def test_policies_are_printed_with_the_settings_filled_in() -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     text = json.dumps(document)
-    assert "${" not in text and "arn:aws:s3:::team-a-*" in text
+    assert "${" not in text.replace("${aws:username}", "") and "arn:aws:s3:::team-a-*" in text
     assert "arn:aws:iam::111122223333:policy/s3-broker-binding-boundary" in text
     boundary = json.loads(broker_command("policy", "boundary", "--account-id", "111122223333").stdout)
     assert {"Version", "Statement"} == set(boundary)
 
 
-def test_policy_learns_the_account_from_sts_and_check_reports_it(backend: Backend) -> None:
+def test_an_account_id_must_be_twelve_digits() -> None:
+    for wrong in ("*", "11112222333", "1111-2222-3333", "111122223333*"):
+        result = broker_command("policy", "broker", "--account-id", wrong)
+        assert result.returncode == 2 and result.stdout == ""
+        assert "12 digits" in result.stderr
+
+
+def test_policy_learns_the_account_from_sts(backend: Backend) -> None:
     boundary = broker_command("policy", "boundary", **aws_env(backend))
     assert boundary.returncode == 0, boundary.stderr
     assert '"123456789012"' in boundary.stdout  # moto's account, from GetCallerIdentity
-    checked = broker_command("check", **aws_env(backend))
-    assert checked.returncode == 0, checked.stderr
-    assert "account 123456789012" in checked.stdout and "s3-service-broker" in checked.stdout
-    wrong = broker_command("check", **{**aws_env(backend), "AWS_SECRET_ACCESS_KEY": "wrong"})
+    wrong = broker_command("policy", "boundary", **{**aws_env(backend), "AWS_SECRET_ACCESS_KEY": "wrong"})
     assert wrong.returncode == 1
     assert "AWS refused" in wrong.stderr
 
@@ -61,3 +66,35 @@ def test_list_shows_an_instances_bucket_and_binding_users(backend: Backend, osb:
     assert listed.returncode == 0, listed.stderr
     assert f"bucket cf-s3-{instance_id}: present" in listed.stdout
     assert f"binding user cf-s3-{binding_id}" in listed.stdout
+
+
+# `python -m broker` and the words after it, up to the first that is not a sub-command (an argument
+# in capitals, a redirection, a quote): not `python -m broker.local.server`, a module of its own.
+NAMED_COMMAND = re.compile(r"python -m broker(?![.\w])((?: [a-z][a-z-]*)*)")
+
+
+def commands_named_in_sources() -> set[str]:
+    named = set()
+    for source in (REPO / "broker").rglob("*.py"):
+        for match in NAMED_COMMAND.finditer(source.read_text()):
+            named.add(match.group(1).strip())
+    return named
+
+
+def test_every_command_a_message_names_exists_and_runs() -> None:
+    named = commands_named_in_sources()
+    assert {"policy boundary", "check"} <= named  # the refusals' and the preflight's advice
+    for command in sorted(named):
+        words = command.split()
+        helped = broker_command(*words, "--help")
+        assert helped.returncode == 0, f"`python -m broker {command}` does not exist: {helped.stderr}"
+        if words[:1] == ["policy"]:  # the dry form: the document, with an account id given
+            printed = broker_command(*words, "--account-id", "111122223333")
+            assert printed.returncode == 0 and json.loads(printed.stdout)["Statement"], printed.stderr
+
+
+def test_version_is_the_package_version() -> None:
+    from broker import __version__
+
+    result = broker_command("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"s3-broker {__version__}"

@@ -91,10 +91,11 @@ def test_every_command_of_the_users_guide_runs_as_written(shell: dict[str, str],
 OPERATORS = REPO / "docs" / "operators.md"
 
 
-def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path: Path) -> None:
+def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path: Path, production_python: Path) -> None:
     """On an AWS account with nothing but an administrator, the guide's commands in order: the
     boundary and broker user made from the printed documents, the broker pushed (the Procfile's
-    command, as Cloud Foundry runs it) with them, registered, used, and its key rotated."""
+    command from a virtualenv with requirements.txt alone, as Cloud Foundry runs it) with them,
+    registered, used, and its key rotated."""
     from broker.local import backend
     from testing.harness import MotoProcess, make_user
 
@@ -112,6 +113,7 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
             CF_PYTHON=sys.executable,
             CF_STATE=str(tmp_path / "cf-state.json"),
             CF_APP_LOG=str(tmp_path / "app.log"),
+            CF_APP_PYTHON=str(production_python),  # `cf push` starts the app from a production install
             CF_AWS_ENDPOINT_URL=aws.endpoint,
             AWS_ACCESS_KEY_ID=admin.access_key_id,
             AWS_SECRET_ACCESS_KEY=admin.secret_access_key,

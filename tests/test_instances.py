@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from broker import __version__
 from testing.buckets import bucket, versioned_bucket_with_leftovers
 from testing.harness import ALLOWED_KMS_KEY, BASIC, BASIC_PUBLIC, ORG, SERVICE_ID, SPACE, OSBClient, new_id
 
@@ -59,6 +60,7 @@ def test_provision_private_bucket(osb: OSBClient, s3: Any) -> None:
         "s3-broker:versioning": "false",
         "s3-broker:delete-objects": "false",
         "s3-broker:options": "tls=on ownership=BucketOwnerEnforced",
+        "s3-broker:version": __version__,
     }
 
 
@@ -114,6 +116,7 @@ def test_provision_with_every_parameter(osb: OSBClient, s3: Any) -> None:
             "require_tls": True,
             "object_ownership": "BucketOwnerEnforced",
         },
+        "maintenance_info": {"version": __version__},
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from broker.local.public_access import anyone_may
 
 from broker.policy import documents
 
@@ -64,9 +65,36 @@ def test_source_cidrs_deny_everything_from_elsewhere() -> None:
     deny = document["Statement"][-1]
     assert deny["Sid"] == "OnlyFromPlatform"
     assert deny["Effect"] == "Deny"
-    assert deny["Action"] == ["s3:*", "kms:*"]
+    assert deny["Action"] == ["s3:*"]
     assert deny["Resource"] == "*"
     assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}
+
+
+def test_sse_kms_works_through_a_vpc_endpoint() -> None:
+    """S3 calls KMS on the key's behalf: that call carries kms:ViaService and aws:ViaAWSService, but neither
+    aws:SourceVpce nor aws:SourceIp (AWS KMS docs), so a Deny outside the platform must not cover it. KMS
+    stays limited by kms:ViaService: the key cannot call KMS itself, from anywhere."""
+    from broker.local.policy_evaluation import Decision, evaluate
+    from broker.local.policy_statements import Request
+
+    key = "arn:aws:kms:eu-west-2:111122223333:key/abc"
+    via = "s3.eu-west-2.amazonaws.com"
+    document = documents.user_policy(
+        ["b"], read_only=False, kms_key_arns=[key], s3_service=via, allowed_vpc_endpoints=["vpce-1a2b3c4d"]
+    )
+    user = {
+        "principal_arn": "arn:aws:iam::111122223333:user/cf-s3-broker/i/cf-s3-k",
+        "principal_account": "111122223333",
+    }
+    put = Request("s3:PutObject", "arn:aws:s3:::b/k", **user, context={"aws:SourceVpce": "vpce-1a2b3c4d"})
+    assert evaluate(put, [document]).decision is Decision.ALLOW
+    on_behalf = {"kms:ViaService": via, "aws:ViaAWSService": "true"}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert evaluate(Request(action, key, **user, context=on_behalf), [document]).decision is Decision.ALLOW
+        by_itself = Request(action, key, **user, context={"aws:SourceVpce": "vpce-1a2b3c4d"})
+        assert evaluate(by_itself, [document]).decision is Decision.IMPLICIT_DENY
+    outside = Request("s3:PutObject", "arn:aws:s3:::b/k", **user, context={"aws:SourceIp": "198.51.100.7"})
+    assert evaluate(outside, [document]).decision is Decision.EXPLICIT_DENY
 
 
 def test_external_bucket_policy_names_the_user() -> None:
@@ -249,3 +277,41 @@ def test_a_key_is_never_both_read_only_and_write_only() -> None:
     with pytest.raises(ValueError, match=r"^a key is read-only or write-only, not both$"):
         documents.key_actions(read_only=True, write_only=True)
     assert documents.key_actions(read_only=False, write_only=True) == ((), documents.WRITE_ONLY_OBJECT_ACTIONS)
+
+
+def test_a_public_website_serves_its_pages_over_http_and_everything_else_only_over_tls() -> None:
+    """S3's website endpoint speaks HTTP only: its visitors' reads are anonymous GetObject without TLS.
+
+    On AWS the TLS-only Deny would refuse them, so the site could never be served. Judged here by the
+    local evaluator (AWS's documented policy semantics), since S3's website endpoint is not modelled.
+    """
+    from broker.local.policy_evaluation import Decision, evaluate
+    from broker.local.policy_statements import Request
+
+    document = documents.bucket_policy("b", public=True, tls_only=True, website=True, referers=())
+    assert document is not None
+    user = {
+        "principal_arn": "arn:aws:iam::111122223333:user/cf-s3-broker/i/cf-s3-k",
+        "principal_account": "111122223333",
+    }
+
+    def decision(action: str, resource: str, tls: bool, **principal: str) -> Decision:
+        context = {"aws:SecureTransport": "true" if tls else "false"}
+        return evaluate(Request(action, resource, context=context, **principal), resource_policy=document).decision
+
+    page = "arn:aws:s3:::b/index.html"
+    assert decision("s3:GetObject", page, tls=False) is Decision.ALLOW  # a visitor of the website endpoint
+    assert decision("s3:GetObject", page, tls=True) is Decision.ALLOW
+    # A key's own requests still need TLS, reads included; so does everything but a read, for anyone.
+    assert decision("s3:GetObject", page, tls=False, **user) is Decision.EXPLICIT_DENY
+    assert decision("s3:PutObject", page, tls=False, **user) is Decision.EXPLICIT_DENY
+    assert decision("s3:PutObject", page, tls=False) is Decision.EXPLICIT_DENY
+    assert decision("s3:ListBucket", "arn:aws:s3:::b", tls=False, **user) is Decision.EXPLICIT_DENY
+    assert decision("s3:GetBucketCORS", "arn:aws:s3:::b", tls=False) is Decision.EXPLICIT_DENY
+    # The local backend's judge of anonymous reads agrees.
+    assert anyone_may(document, False, "s3:GetObject", page, {"aws:SecureTransport": "false"})
+    assert not anyone_may(document, False, "s3:PutObject", page, {"aws:SecureTransport": "false"})
+    # Without a website, nothing goes without TLS, anonymous reads included.
+    plain = documents.bucket_policy("b", public=True, tls_only=True)
+    anonymous_read = Request("s3:GetObject", page, context={"aws:SecureTransport": "false"})
+    assert evaluate(anonymous_read, resource_policy=plain).decision is Decision.EXPLICIT_DENY

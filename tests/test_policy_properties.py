@@ -7,6 +7,8 @@ linter) and by invariants that hypothesis tries to break.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -171,7 +173,7 @@ def test_user_policies_over_the_parameter_space(
     assert len(denies) == restricted
     if restricted:
         (deny,) = denies
-        assert deny["Action"] == ["s3:*", "kms:*"] and "DateLessThan" not in deny["Condition"]
+        assert deny["Action"] == ["s3:*"] and "DateLessThan" not in deny["Condition"]
         check_platform_deny(deny["Condition"], cidrs, vpc_endpoints)
 
 
@@ -227,7 +229,8 @@ def test_broker_policy_and_boundary_with_settings_filled_in(region: str, prefixe
     )
     facts = account_policies.facts_for(settings_, OWN_ACCOUNT)
     broker, boundary = account_policies.broker_policy(facts), account_policies.boundary_policy(facts)
-    assert "${" not in str(broker) + str(boundary)
+    # Only IAM's own policy variable is left, for the broker's user reading itself in the preflight.
+    assert set(re.findall(r"\$\{[^}]*\}", str(broker) + str(boundary))) <= {"${aws:username}"}
     # The broker must set public buckets' bucket policies, which parliament calls a possible escalation
     # on its own buckets: a broker key reaches those buckets anyway. Nothing else may be found.
     findings = [f for f in serious_findings(broker) if not f.startswith("RESOURCE_POLICY_PRIVILEGE_ESCALATION")]
@@ -244,19 +247,24 @@ def check_broker_policy_cannot_make_an_admin(document: dict[str, Any], facts: ac
     for statement in statements(document):
         actions = as_list(statement["Action"])
         if statement["Effect"] == "Deny":
-            assert {"iam:PutUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary"} <= set(actions)
+            assert "iam:DeleteUserPermissionsBoundary" in actions
             assert "Condition" not in statement
             continue
         allowed |= set(actions)
-        if {"iam:CreateUser", "iam:PutUserPolicy"} & set(actions):
+        # Setting a boundary is allowed for the shipped one only (upgrades give it to users of earlier releases).
+        if {"iam:CreateUser", "iam:PutUserPolicy", "iam:PutUserPermissionsBoundary"} & set(actions):
             assert statement["Condition"] == boundary_condition
         for resource in as_list(statement["Resource"]):
-            if any(a.startswith("iam:") for a in actions) and actions != ["iam:ListUsers"]:
+            if resource.endswith("/${aws:username}"):  # the preflight: the broker's own user, read only
+                reads = {"iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListAttachedUserPolicies"}
+                assert set(actions) <= reads | {"iam:SimulatePrincipalPolicy"}
+            elif resource == facts.permissions_boundary_arn:  # the preflight reads the boundary
+                assert set(actions) == {"iam:GetPolicy", "iam:GetPolicyVersion"}
+            elif any(a.startswith("iam:") for a in actions) and actions != ["iam:ListUsers"]:
                 assert resource.startswith(f"arn:aws:iam::{OWN_ACCOUNT}:user{facts.iam_user_path}")
             elif resource != "*":
                 assert resource.startswith(f"arn:aws:s3:::{facts.bucket_prefix}")
     forbidden = {
-        "iam:PutUserPermissionsBoundary",
         "iam:DeleteUserPermissionsBoundary",
         "iam:AttachUserPolicy",
         "iam:CreatePolicy",
@@ -294,14 +302,17 @@ REFERER = st.from_regex(PLAN.instance_create_schema["properties"]["public_read_r
     bucket=BUCKET,
     public=st.booleans(),
     tls_only=st.booleans(),
+    website=st.booleans(),
     referers=st.lists(REFERER, max_size=3, unique=True),
     region=REGIONS,
 )
 def test_bucket_policies_over_the_parameter_space(
-    bucket: str, public: bool, tls_only: bool, referers: list[str], region: str
+    bucket: str, public: bool, tls_only: bool, website: bool, referers: list[str], region: str
 ) -> None:
     partition = Settings(broker_username="u", broker_password="p", aws_region=region).partition
-    document = documents.bucket_policy(bucket, public=public, tls_only=tls_only, referers=referers, partition=partition)
+    document = documents.bucket_policy(
+        bucket, public=public, tls_only=tls_only, referers=referers, website=website, partition=partition
+    )
     if not public and not tls_only:
         assert document is None
         return
@@ -309,17 +320,29 @@ def test_bucket_policies_over_the_parameter_space(
     if partition == "aws":
         assert serious_findings(document, resource_policy=True) == []
     bucket_resource, objects = f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"
+    without_tls = {"Bool": {"aws:SecureTransport": "false"}}
+    denied_without_tls: set[str] = set()
     for statement in statements(document):
         assert set(as_list(statement["Resource"])) <= {bucket_resource, objects}
         if statement["Effect"] == "Deny":
-            # The only Deny is TLS-only, and it denies only requests without TLS.
-            assert tls_only and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            assert tls_only and statement["Principal"] == "*"
+            if statement["Condition"] == without_tls:  # whoever asks
+                assert statement["Resource"] == [bucket_resource, objects]
+                # Only a public website's visitors (anonymous reads) are left to the next statement.
+                assert statement.get("NotAction", ["s3:GetObject"]) == ["s3:GetObject"]
+                assert statement.get("Action", "s3:*") == "s3:*"
+                denied_without_tls.add("NotAction" if "NotAction" in statement else "all")
+            else:  # signed reads only: a request with aws:PrincipalArn is not anonymous
+                assert statement["Condition"] == {**without_tls, "Null": {"aws:PrincipalArn": "false"}}
+                assert statement["Action"] == ["s3:GetObject"] and statement["Resource"] == [objects]
+                denied_without_tls.add("signed reads")
             continue
         # The only Allow is public reads of objects: never listing, writing or the bucket itself.
         assert public and statement["Principal"] == "*"
         assert statement["Action"] == ["s3:GetObject"] and statement["Resource"] == [objects]
         assert statement.get("Condition") == ({"StringLike": {"aws:Referer": referers}} if referers else None)
-    assert [s["Effect"] for s in statements(document)].count("Deny") == int(tls_only)
+    if tls_only:
+        assert denied_without_tls == ({"NotAction", "signed reads"} if public and website else {"all"})
 
 
 def test_account_facts_default_the_boundary_to_the_partition_and_account() -> None:
@@ -328,13 +351,70 @@ def test_account_facts_default_the_boundary_to_the_partition_and_account() -> No
     assert facts.permissions_boundary_arn == f"arn:aws-cn:iam::{OWN_ACCOUNT}:policy/s3-broker-binding-boundary"
     assert facts.iam_user_prefix == "ta-"
     users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/*/ta-*"
+    # Users of releases before per-instance paths, which upgrades move under their instance.
+    earlier_users = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user/cf-s3-broker/ta-*"
     broker = account_policies.broker_policy(facts)
-    assert {r for s in statements(broker) for r in as_list(s["Resource"]) if ":iam::" in r} == {users}
+    own = f"arn:aws-cn:iam::{OWN_ACCOUNT}:user"  # the preflight's statements: the boundary and the broker's own user
+    assert {r for s in statements(broker) for r in as_list(s["Resource"]) if ":iam::" in r} == {
+        users,
+        earlier_users,
+        facts.permissions_boundary_arn,
+        f"{own}/${{aws:username}}",
+        f"{own}/*/${{aws:username}}",
+    }
     given = "arn:aws-cn:iam::111122223333:policy/own-boundary"
     chosen = Settings(
         broker_username="u", broker_password="p", aws_region="cn-north-1", iam_permissions_boundary_arn=given
     )
     assert account_policies.facts_for(chosen, OWN_ACCOUNT).permissions_boundary_arn == given
+
+
+UNBIND_AND_DEPROVISION_ACTIONS = (
+    "iam:GetUser",
+    "iam:ListAccessKeys",
+    "iam:DeleteAccessKey",
+    "iam:ListUserPolicies",
+    "iam:DeleteUserPolicy",
+    "iam:ListAttachedUserPolicies",
+    "iam:DetachUserPolicy",
+    "iam:DeleteUser",
+)
+
+
+def unconditionally_allowed(document: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether an Allow without conditions covers this action on this resource (ARN wildcards: * and ?)."""
+    return any(
+        statement["Effect"] == "Allow"
+        and "Condition" not in statement
+        and any(fnmatch.fnmatchcase(action, a) for a in as_list(statement["Action"]))
+        and any(fnmatch.fnmatchcase(resource, r) for r in as_list(statement["Resource"]))
+        for statement in statements(document)
+    )
+
+
+@pytest.mark.parametrize("user_path", ["/cf-s3-broker/", "/"])
+def test_users_of_the_previous_release_can_be_unbound_but_not_remade(user_path: str) -> None:
+    # Earlier releases made binding users at IAM_USER_PATH itself, not under a path per instance.
+    settings_ = Settings(broker_username="u", broker_password="p", iam_user_path=user_path)
+    broker = account_policies.broker_policy(account_policies.facts_for(settings_, OWN_ACCOUNT))
+    guid = "6f1c2a8e-0b7d-4c1e-9a3f-2d5e8b7c4a10"
+    old = f"arn:aws:iam::{OWN_ACCOUNT}:user{user_path}cf-s3-{guid}"
+    new = f"arn:aws:iam::{OWN_ACCOUNT}:user{user_path}{guid}/cf-s3-{guid}"
+    for action in UNBIND_AND_DEPROVISION_ACTIONS:
+        assert unconditionally_allowed(broker, action, old), action
+        assert unconditionally_allowed(broker, action, new), action
+    for action in ("iam:CreateUser", "iam:PutUserPolicy", "iam:CreateAccessKey", "iam:TagUser"):
+        assert not unconditionally_allowed(broker, action, old), action
+    # Nor a user of the account that is not a binding user.
+    assert not unconditionally_allowed(broker, "iam:DeleteUser", f"arn:aws:iam::{OWN_ACCOUNT}:user/admin")
+    if user_path != "/":
+        assert not unconditionally_allowed(broker, "iam:DeleteUser", f"arn:aws:iam::{OWN_ACCOUNT}:user/other/cf-s3-x")
+
+
+@pytest.mark.parametrize("account", ["*", "11112222333", "1111222233334", "11112222333?"])
+def test_account_facts_take_only_a_twelve_digit_account(account: str) -> None:
+    with pytest.raises(ValueError, match="12 digits"):
+        account_policies.facts_for(Settings(broker_username="u", broker_password="p"), account)
 
 
 def test_a_placeholder_without_a_value_is_an_error() -> None:

@@ -1,37 +1,28 @@
-"""The broker as Cloud Foundry runs it: only requirements.txt installed, the key checked once at start."""
+"""The broker as Cloud Foundry runs it: a virtualenv with requirements.txt alone (what the Python
+buildpack installs), the Procfile's command started from it, the tests' local AWS as its AWS."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
-import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from broker.aws.identity import caller_identity
 from broker.local.backend import BROKER_USER
-from testing.harness import REPO, Backend, free_port
-from testing.processes import cf_env, clean_env, procfile_command, running
+from testing.harness import REGION, REPO, SPACE, Backend, free_port, new_id
+from testing.processes import cf_env, osb, procfile_command, running
 
 # What only the local backend and the tests need; none of it may reach a Cloud Foundry install.
 LOCAL_ONLY = {"moto", "responses", "flask-cors", "awscli", "pytest", "ruff", "cryptography", "requests"}
-BLOCKER = """
-import sys
-
-class NotOnCloudFoundry:
-    # Makes the local backend's packages unimportable, as on a Cloud Foundry install.
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"moto", "responses", "flask_cors"}:
-            raise ModuleNotFoundError(f"No module named {name!r} (not installed on Cloud Foundry)")
-        return None
-
-sys.meta_path.insert(0, NotOnCloudFoundry())
-"""
+AUTH = ("cc", "cf-password")
 
 
 def requirement_names(path: Path) -> set[str]:
@@ -51,53 +42,70 @@ def test_requirements_txt_holds_only_what_production_runs() -> None:
     assert "-r requirements-local.txt" in (REPO / "requirements-dev.txt").read_text()
 
 
-@pytest.fixture
-def without_moto(tmp_path: Path) -> dict[str, str]:
-    """An environment in which moto and its server's packages cannot be imported."""
-    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
-    return {"PYTHONPATH": f"{tmp_path}:{REPO}"}
-
-
-def test_the_blocker_blocks(without_moto: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import moto"], env=clean_env(**without_moto), capture_output=True, text=True
+def test_the_production_venv_has_nothing_of_the_local_backend(production_python: Path) -> None:
+    imported = subprocess.run(
+        [str(production_python), "-c", "import moto"], cwd=REPO, capture_output=True, text=True, check=False
     )
-    assert result.returncode != 0
-    assert "not installed on Cloud Foundry" in result.stderr
+    assert imported.returncode != 0 and "No module named 'moto'" in imported.stderr
+    listing = "import importlib.metadata as m; print('\\n'.join(d.metadata['Name'] for d in m.distributions()))"
+    names = subprocess.run([str(production_python), "-c", listing], capture_output=True, text=True, check=True)
+    installed = {name.lower().replace("_", "-") for name in names.stdout.split()}
+    assert "gunicorn" in installed and not installed & LOCAL_ONLY
 
 
-def test_app_and_gunicorn_config_import_without_moto(without_moto: dict[str, str]) -> None:
-    env = clean_env(**without_moto, VCAP_APPLICATION="{}")
-    command = (
-        "import broker.http.app, broker.server.gunicorn_config, broker.server.startup, sys; "
-        "assert 'moto' not in sys.modules"
+def production_env(backend: Backend, port: int, python: Path, **overrides: str) -> dict[str, str]:
+    """Cloud Foundry's environment for the app, with the production venv first on PATH (as the buildpack puts it)."""
+    env = cf_env(backend, port, **overrides)
+    return {**env, "PATH": f"{python.parent}:{env['PATH']}"}
+
+
+def key_client(credentials: dict[str, Any]) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=credentials["endpoint"],
+        region_name=credentials.get("region", REGION),
+        aws_access_key_id=credentials["access_key_id"],
+        aws_secret_access_key=credentials["secret_access_key"],
+        config=Config(s3={"addressing_style": "path"}),
     )
-    result = subprocess.run([sys.executable, "-c", command], cwd=REPO, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
 
 
-def test_on_cloud_foundry_without_moto_it_starts_and_logs_its_aws_identity(
-    backend: Backend, without_moto: dict[str, str]
-) -> None:
+def test_a_production_install_serves_a_whole_cycle(backend: Backend, production_python: Path) -> None:
     port = free_port()
     # Cloud Foundry binds 0.0.0.0; here gunicorn's own --bind keeps the test on loopback.
-    command = procfile_command("--bind", f"127.0.0.1:{port}")
-    with running(command, cf_env(backend, port, **without_moto), port) as process:
-        assert requests.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
-        catalog = requests.get(
-            f"http://127.0.0.1:{port}/v2/catalog",
-            auth=("cc", "cf-password"),
-            headers={"X-Broker-API-Version": "2.17"},
-            timeout=10,
-        )
-        assert catalog.status_code == 200
+    command = procfile_command("--bind", f"127.0.0.1:{port}", python=production_python)
+    assert command[0] == str(production_python.parent / "gunicorn")
+    with running(command, production_env(backend, port, production_python), port) as process:
+        catalog = osb(port, AUTH, "GET", "/v2/catalog")
+        assert catalog.status_code == 200, catalog.text
+        service = catalog.json()["services"][0]
+        ids = {"service_id": service["id"], "plan_id": service["plans"][0]["id"]}
+        instance, binding = new_id(), new_id()
+        context = {"platform": "cloudfoundry", "organization_guid": new_id(), "space_guid": SPACE}
+        body = {**ids, "organization_guid": context["organization_guid"], "space_guid": SPACE, "context": context}
+        path = f"/v2/service_instances/{instance}"
+        provisioned = osb(port, AUTH, "PUT", path, json=body, params={"accepts_incomplete": "true"})
+        assert provisioned.status_code == 201, provisioned.text
+        bound = osb(port, AUTH, "PUT", f"{path}/service_bindings/{binding}", json={**ids, "context": context})
+        assert bound.status_code == 201, bound.text
+        credentials = bound.json()["credentials"]
+        key = key_client(credentials)
+        key.put_object(Bucket=credentials["bucket"], Key="hello.txt", Body=b"from a production install")
+        assert key.get_object(Bucket=credentials["bucket"], Key="hello.txt")["Body"].read().startswith(b"from")
+        key.delete_object(Bucket=credentials["bucket"], Key="hello.txt")
+        unbound = osb(port, AUTH, "DELETE", f"{path}/service_bindings/{binding}", params=ids)
+        assert unbound.status_code == 200, unbound.text
+        with pytest.raises(ClientError):
+            key.list_objects_v2(Bucket=credentials["bucket"])  # the key went with its binding
+        deprovisioned = osb(port, AUTH, "DELETE", path, params=ids)
+        assert deprovisioned.status_code == 200, deprovisioned.text
+        assert osb(port, AUTH, "GET", path).status_code == 404
     assert process.stdout is not None
     lines = [json.loads(line) for line in process.stdout.read().splitlines() if line.strip()]
     identity = [line for line in lines if "aws_account_id" in line]
-    assert len(identity) == 1  # once, in the master, not per worker
+    assert len(identity) == 1  # once, by the first worker, not per worker
     assert identity[0]["aws_account_id"] == "123456789012"
     assert identity[0]["aws_identity_arn"].endswith(f":user/{BROKER_USER}")
-    assert "123456789012" in identity[0]["message"]
     assert not any("embedded" in line["message"] for line in lines)
 
 
@@ -108,16 +116,20 @@ def test_on_cloud_foundry_without_moto_it_starts_and_logs_its_aws_identity(
         (None, "not-the-secret", "SignatureDoesNotMatch"),
     ],
 )
-def test_on_cloud_foundry_a_wrong_key_stops_the_start(
-    backend: Backend, without_moto: dict[str, str], key_id: str | None, secret: str, code: str
+def test_a_production_install_with_a_wrong_key_refuses_to_start(
+    backend: Backend, production_python: Path, key_id: str | None, secret: str, code: str
 ) -> None:
     port = free_port()
     overrides = {"AWS_SECRET_ACCESS_KEY": secret}
     if key_id:
         overrides["AWS_ACCESS_KEY_ID"] = key_id
-    env = cf_env(backend, port, **without_moto, **overrides)
     result = subprocess.run(
-        procfile_command("--bind", f"127.0.0.1:{port}"), cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        procfile_command("--bind", f"127.0.0.1:{port}", python=production_python),
+        cwd=REPO,
+        env=production_env(backend, port, production_python, **overrides),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     refusal = [json.loads(line) for line in result.stderr.splitlines() if "refusing to start" in line]

@@ -34,6 +34,13 @@ def test_iam_user_prefix_and_path_are_checked() -> None:
         from_env({**CREDENTIALS, "IAM_USER_PATH": "no-slashes"})
 
 
+@pytest.mark.parametrize("path", ["/*/", "/team-?/", "/a/*/", "/${aws:username}/"])
+def test_iam_user_path_may_hold_no_policy_wildcard_or_variable(path: str) -> None:
+    # The broker policy's user ARNs are built from the path: a '*' there would cover every user at any path.
+    with pytest.raises(SettingsError, match=r"IAM_USER_PATH.*wildcard"):
+        from_env({**CREDENTIALS, "IAM_USER_PATH": path})
+
+
 def test_cidrs_are_parsed_and_checked() -> None:
     settings = from_env({**CREDENTIALS, "ALLOWED_SOURCE_CIDRS": "10.0.0.0/8, 192.0.2.1/32"})
     assert settings.allowed_source_cidrs == ("10.0.0.0/8", "192.0.2.1/32")
@@ -258,8 +265,8 @@ def test_cloud_foundry_refusals_tell_the_operator_what_to_do() -> None:
     assert str(caught.value) == (
         "IAM_PERMISSIONS_BOUNDARY_ARN is required on Cloud Foundry: every binding user gets that permissions "
         "boundary, and the broker policy lets the broker create users only with it, so a leaked broker key "
-        "cannot make an admin. Create it with `python -m broker policies` (see docs/operators.md), or set "
-        "ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
+        "cannot make an admin. Create it from `python -m broker policy boundary` (see docs/operators.md), "
+        "or set ALLOW_USERS_WITHOUT_BOUNDARY=true to run without one knowingly."
     )
 
 

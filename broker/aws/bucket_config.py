@@ -9,7 +9,7 @@ from typing import Any
 
 from broker.aws.errors import aws_errors
 from broker.aws_names import US_EAST_1
-from broker.model import bucket_options
+from broker.model import bucket_options, s3_configuration
 from broker.model.parameters import InstanceConfig
 from broker.policy import documents
 
@@ -55,6 +55,7 @@ def configuration_calls(
             public=new.public,
             tls_only=options.require_tls and tls_endpoint,
             referers=options.public_read_referers if new.public else (),
+            website=new.public and options.website is not None,
         )
         with aws_errors(f"set the bucket policy and public access of bucket {bucket}"):
             if new.public:
@@ -87,7 +88,7 @@ def configuration_calls(
                 s3.delete_bucket_cors(Bucket=bucket)
 
     def lifecycle() -> None:
-        rules = bucket_options.lifecycle_rules(options.lifecycle)
+        rules = s3_configuration.lifecycle_rules(options.lifecycle)
         with aws_errors(f"set the lifecycle rules of bucket {bucket}"):
             if rules:
                 s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
@@ -97,7 +98,7 @@ def configuration_calls(
     def website() -> None:
         with aws_errors(f"set the website configuration of bucket {bucket}"):
             if options.website:
-                configuration = bucket_options.website_configuration(options.website)
+                configuration = s3_configuration.website_configuration(options.website)
                 s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=configuration)
             else:
                 s3.delete_bucket_website(Bucket=bucket)
@@ -121,10 +122,12 @@ def configuration_calls(
             calls.append(ownership)
         return calls
     before = old.options
-    if (old.public, before.require_tls, before.public_read_referers) != (
+    # Whether there is a website is part of the bucket policy too (its visitors' reads go without TLS).
+    if (old.public, before.require_tls, before.public_read_referers, before.website is None) != (
         new.public,
         options.require_tls,
         options.public_read_referers,
+        options.website is None,
     ):
         calls.append(access)
     if old.kms_key_arn != new.kms_key_arn:

@@ -18,7 +18,7 @@ from broker.aws.clients import run_concurrently
 from broker.aws.errors import aws_errors, error_code
 from broker.aws_names import US_EAST_1
 from broker.errors import BrokerError, Unprocessable
-from broker.model import bucket_options
+from broker.model import bucket_options, s3_configuration
 from broker.model.bucket_options import BucketOptions
 from broker.model.parameters import InstanceConfig
 from broker.model.records import (
@@ -55,9 +55,14 @@ class Buckets:
     # --- reading ---------------------------------------------------------------------------
 
     def read_tags(self, bucket: str) -> list[dict[str, str]] | None:
-        """The bucket's tags; [] when it has none; None when there is no such bucket."""
+        """The bucket's tags; [] when it has none; None when there is no such bucket.
+
+        A tag with an empty value may come back without its Value (the local backend leaves the
+        empty element out): it is read as "", so it can be read, compared and written back.
+        """
         try:
-            return self.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+            tag_set = self.s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+            return [{"Key": tag["Key"], "Value": tag.get("Value", "")} for tag in tag_set]
         except ClientError as error:
             code = error_code(error)
             if code == NO_SUCH_BUCKET:
@@ -106,7 +111,7 @@ class Buckets:
                 None,
             )
             document = json.loads(text) if text else None
-            found["public_read_referers"] = bucket_options.referers_from_policy(document, documents.PUBLIC_READ_SID)
+            found["public_read_referers"] = s3_configuration.referers_from_policy(document, documents.PUBLIC_READ_SID)
 
         def lifecycle() -> None:
             rules = self._read_or(
@@ -115,7 +120,7 @@ class Buckets:
                 lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"],
                 [],
             )
-            found["lifecycle"] = bucket_options.lifecycle_from_rules(rules)
+            found["lifecycle"] = s3_configuration.lifecycle_from_rules(rules)
 
         def website() -> None:
             configuration = self._read_or(
@@ -124,7 +129,7 @@ class Buckets:
                 lambda: self.s3.get_bucket_website(Bucket=bucket),
                 None,
             )
-            found["website"] = bucket_options.website_from_configuration(configuration)
+            found["website"] = s3_configuration.website_from_configuration(configuration)
 
         readers = {"policy": policy, "lifecycle": lifecycle, "website": website}
         run_concurrently(self.pool, [readers[part] for part in stored.options_read if part in readers])
@@ -235,7 +240,7 @@ class Buckets:
             self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": deleting_tags(tags, started)})
         with aws_errors(f"set lifecycle rules that empty bucket {bucket}"):
             self.s3.put_bucket_lifecycle_configuration(
-                Bucket=bucket, LifecycleConfiguration={"Rules": bucket_options.emptying_rules()}
+                Bucket=bucket, LifecycleConfiguration={"Rules": s3_configuration.emptying_rules()}
             )
 
     def empty_some(self, bucket: str, limit: int) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from broker import deadlines
+from broker import __version__, deadlines
 from broker.aws.botocore_services import lean_session
 from broker.settings import Settings
 
@@ -31,6 +31,8 @@ def client_config(settings: Settings) -> Config:
         read_timeout=READ_TIMEOUT,
         max_pool_connections=MAX_POOL_CONNECTIONS,
         s3=s3_options,
+        # In the User-Agent of every AWS call, so CloudTrail shows which release of the broker acted.
+        user_agent_extra=f"s3-broker/{__version__}",
     )
 
 

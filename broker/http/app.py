@@ -31,6 +31,7 @@ from broker.logs import configure_logging
 from broker.model.catalog import load_catalog
 from broker.operations.bindings import Bindings
 from broker.operations.instances import Instances
+from broker.operations.upgrade import Upgrades
 from broker.settings import Settings, from_env
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         own_account=identity.account_id,
         key_in_flight_seconds=deadlines.LONGER_THAN_ANY_REQUEST,
     )
-    service_broker = S3ServiceBroker(catalog, Instances(settings, catalog, buckets, bindings.remove_all_of), bindings)
+    instances = Instances(settings, catalog, buckets, bindings.remove_all_of)
+    upgrades = Upgrades(settings, instances, bindings, buckets, users, pool)
+    service_broker = S3ServiceBroker(catalog, instances, bindings, upgrades)
     metrics = metrics_from_environment()
 
     app = Flask("broker")

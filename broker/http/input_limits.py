@@ -29,11 +29,13 @@ def cors_xml_bytes(rules: Any) -> int:
     if not isinstance(rules, list):
         return 0
     size = len("<CORSConfiguration></CORSConfiguration>")
+    # A lone surrogate is counted, not fatal: parameter validation refuses it by name.
     for rule in rules:
         if not isinstance(rule, dict):
             continue
         size += len("<CORSRule></CORSRule>")
         for name, value in rule.items():
             for item in value if isinstance(value, list) else [value]:
-                size += 2 * len(str(name)) + len("<></>") + len(str(item).encode())
+                encoded = str(item).encode(errors="surrogatepass")
+                size += 2 * len(str(name)) + len("<></>") + len(encoded)
     return size

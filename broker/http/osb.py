@@ -27,19 +27,23 @@ from openbrokerapi.service_broker import (
 
 from broker.errors import NotFound, NotOffered
 from broker.http import osb_fields
-from broker.model.bucket_options import website_url
+from broker.http.maintenance_fields import answer_with_maintenance_info, requested_maintenance_version
 from broker.model.catalog import Catalog
+from broker.model.maintenance import instance_maintenance_info
+from broker.model.s3_configuration import website_url
 from broker.operations.bindings import Bindings
 from broker.operations.instances import DEPROVISION_OPERATION, Instances
+from broker.operations.upgrade import UPGRADE_OPERATION, Upgrades
 
 
 class S3ServiceBroker(ServiceBroker):
     """Synchronous, except the deprovision of a bucket too big to empty within a request."""
 
-    def __init__(self, catalog: Catalog, instances: Instances, bindings: Bindings) -> None:
+    def __init__(self, catalog: Catalog, instances: Instances, bindings: Bindings, upgrades: Upgrades) -> None:
         self._catalog = catalog
         self.instances = instances
         self.bindings = bindings
+        self.upgrades = upgrades
 
     def catalog(self) -> list[Service]:
         return self._catalog.services
@@ -48,13 +52,23 @@ class S3ServiceBroker(ServiceBroker):
         self, instance_id: str, details: ProvisionDetails, async_allowed: bool, **kwargs: Any
     ) -> ProvisionedServiceSpec:
         created = self.instances.provision(
-            instance_id, details.plan_id, details.organization_guid, details.space_guid, details.parameters
+            instance_id,
+            details.plan_id,
+            details.organization_guid,
+            details.space_guid,
+            details.parameters,
+            maintenance_version=requested_maintenance_version(),
         )
         state = ProvisionState.SUCCESSFUL_CREATED if created else ProvisionState.IDENTICAL_ALREADY_EXISTS
         return ProvisionedServiceSpec(state=state)
 
     def update(self, instance_id: str, details: UpdateDetails, async_allowed: bool, **kwargs: Any) -> UpdateServiceSpec:
-        self.instances.update(instance_id, details.plan_id, details.parameters)
+        version = requested_maintenance_version()
+        self.instances.update(instance_id, details.plan_id, details.parameters, maintenance_version=version)
+        # The plan's maintenance_info (what `cf upgrade-service` sends, and a plan change too): an upgrade.
+        upgrading = version is not None and not self.upgrades.is_current(instance_id)
+        if upgrading and self.upgrades.start(instance_id, async_allowed):
+            return UpdateServiceSpec(is_async=True, operation=UPGRADE_OPERATION)
         return UpdateServiceSpec(is_async=False)
 
     def deprovision(
@@ -72,12 +86,18 @@ class S3ServiceBroker(ServiceBroker):
             endpoint = website_url(bucket, settings.aws_region, settings.aws_endpoint_url)
             if endpoint:  # shown, not a parameter one can give
                 parameters["website_endpoint"] = endpoint
+        maintenance_info = instance_maintenance_info(record.version)
+        if maintenance_info:
+            answer_with_maintenance_info(maintenance_info)
         return GetInstanceDetailsSpec(service_id=record.service_id, plan_id=record.plan_id, parameters=parameters)
 
     def last_operation(self, instance_id: str, operation_data: str | None, **kwargs: Any) -> LastOperation:
         if operation_data == DEPROVISION_OPERATION:
             state, description = self.instances.deprovision_progress(instance_id)
             return LastOperation(OperationState(state), description)
+        if operation_data == UPGRADE_OPERATION:
+            done, description = self.upgrades.progress(instance_id)
+            return LastOperation(OperationState.SUCCEEDED if done else OperationState.IN_PROGRESS, description)
         # Provision, update: always synchronous, so an instance that exists has succeeded.
         self.instances.read(instance_id)
         return LastOperation(OperationState.SUCCEEDED, "The bucket is ready.")

@@ -160,13 +160,7 @@ class LocalGate:
         form = {**params, **dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))}
         action = form.get("Action", "")
         self._refuse_unless(self.judge.judge_iam(caller, action, form, context), caller, action, path, query_api=True)
-
-        def recorded(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if status.startswith("2"):
-                self.judge.record(caller.account, action, form)
-            return start_response(status, headers, exc_info)
-
-        return self.app(environ, recorded)
+        return self.app(environ, start_response)
 
     def _refuse_unless(
         self, result: Result | None, caller: Caller | None, action: str, path: str, *, query_api: bool = False
@@ -219,6 +213,4 @@ class LocalGate:
                 with self._lock:
                     self._clock_offset = moment.replace(tzinfo=datetime.UTC) - datetime.datetime.now(datetime.UTC)
             return _plain(start_response, "200 OK", self.now().strftime(ISO))
-        if path == "/moto-api/reset":
-            self.judge.forget_all()
         return self.app(environ, start_response)

@@ -10,15 +10,14 @@ signature matches), authorises it with policy_evaluation against the caller's po
 stores them (read in-process, once per request: moto runs in this process), and hands it on
 unchanged; moto then acts as the account the key belongs to.
 
-moto does not keep a user's permissions boundary, so the gate records the boundary each
-successful CreateUser or PutUserPermissionsBoundary set, and reads the policy it names from moto.
+A user's permissions boundary is read from moto's user (local/iam_users.py teaches moto to keep
+it), and its document from the managed policy it names.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,30 +118,12 @@ def bucket_of(name: str) -> tuple[str, Any] | None:
 
 
 class Judge:
-    """Decisions for signed requests; holds the boundaries moto does not keep."""
-
-    def __init__(self) -> None:
-        self._boundaries: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-
-    # --- what moto does not store --------------------------------------------------------------
+    """Decisions for signed and anonymous requests, from moto's state as it is at the request."""
 
     def boundary_of(self, account: str, user_name: str) -> str | None:
-        with self._lock:
-            return self._boundaries.get((account, user_name))
-
-    def record(self, account: str, action: str, params: Mapping[str, str]) -> None:
-        """After IAM said yes: remember the boundary a user got, or forget a user's."""
-        user = params.get("UserName", "")
-        with self._lock:
-            if action in ("CreateUser", "PutUserPermissionsBoundary") and params.get("PermissionsBoundary"):
-                self._boundaries[(account, user)] = params["PermissionsBoundary"]
-            elif action in ("DeleteUser", "DeleteUserPermissionsBoundary"):
-                self._boundaries.pop((account, user), None)
-
-    def forget_all(self) -> None:
-        with self._lock:
-            self._boundaries.clear()
+        user = iam_backends[account][PARTITION].users.get(user_name)
+        boundary = getattr(user, "permissions_boundary", None) if user is not None else None
+        return boundary["PermissionsBoundaryArn"] if boundary else None
 
     # --- the caller's policies ------------------------------------------------------------------
 

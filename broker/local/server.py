@@ -20,10 +20,10 @@ from moto import settings as moto_settings
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from broker.local import tls
+from broker.local import iam_users, tls
 from broker.local.backend import ADMIN_TOKEN_ENV
 from broker.local.gate import LocalGate
-from broker.server.ports import listening_socket
+from broker.ports import listening_socket
 
 HOST = "127.0.0.1"
 
@@ -55,6 +55,7 @@ def make_gate(*, test_headers: bool = False) -> LocalGate:
     request (judge.py says why). The gate's enforcement starts off, so the broker's own user can be
     made; `backend.set_enforcement` turns it on."""
     moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+    iam_users.install()
     leave_bucket_policies_to_the_gate()
     return LocalGate(DomainDispatcherApplication(create_backend_app), admin_token(), test_headers=test_headers)
 

@@ -10,6 +10,7 @@ import yaml
 from openbrokerapi.catalog import ServicePlan
 from openbrokerapi.service_broker import Service
 
+from broker import __version__
 from broker.errors import BadRequest
 
 BROKER_ONLY_PREFIX = "x-"  # keys the broker reads but never publishes
@@ -30,6 +31,12 @@ class Plan:
     instance_update_schema: dict[str, Any]
     binding_create_schema: dict[str, Any]
     binding_rotatable: bool = False
+    # OSB maintenance_info ({version, description}) as published; None when the plan has none.
+    maintenance_info: dict[str, str] | None = None
+
+    @property
+    def maintenance_version(self) -> str | None:
+        return self.maintenance_info["version"] if self.maintenance_info else None
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,23 @@ def _schema(plan: dict[str, Any], *path: str) -> dict[str, Any]:
     return node
 
 
+def _maintenance_info(entry: dict[str, Any]) -> dict[str, str] | None:
+    """The plan's maintenance_info with the broker's own version filled in (the one version the project has)."""
+    given = entry.get("maintenance_info")
+    if given is None:
+        return None
+    if not isinstance(given, dict) or set(given) - {"version", "description"}:
+        raise CatalogError(f"plan {entry.get('name')!r}: maintenance_info may hold only a description")
+    if given.get("version", __version__) != __version__:
+        raise CatalogError(
+            f"plan {entry.get('name')!r}: maintenance_info.version is the broker's own ({__version__}); leave it out"
+        )
+    info = {"version": __version__}
+    if given.get("description"):
+        info["description"] = str(given["description"]).strip()
+    return info
+
+
 def _plan(service_id: str, entry: dict[str, Any]) -> Plan:
     create = _schema(entry, "service_instance", "create", "parameters")
     public_enum = create.get("properties", {}).get("public_bucket", {}).get("enum")
@@ -71,6 +95,7 @@ def _plan(service_id: str, entry: dict[str, Any]) -> Plan:
         instance_update_schema=_schema(entry, "service_instance", "update", "parameters"),
         binding_create_schema=_schema(entry, "service_binding", "create", "parameters"),
         binding_rotatable=entry.get("binding_rotatable") is True,
+        maintenance_info=_maintenance_info(entry),
     )
 
 
@@ -80,13 +105,20 @@ def parse_catalog(document: dict[str, Any]) -> Catalog:
     for service_entry in document.get("services") or []:
         service_id = str(service_entry["id"])
         plan_entries = service_entry.get("plans") or []
+        published_plans = []
         for plan_entry in plan_entries:
             plan = _plan(service_id, plan_entry)
             if plan.id in plans:
                 raise CatalogError(f"plan id {plan.id} is used twice")
             plans[plan.id] = plan
+            published = _published(plan_entry)
+            if plan.maintenance_info:
+                published["maintenance_info"] = plan.maintenance_info
+            published_plans.append(ServicePlan(**published))
         fields = _published(service_entry)
-        fields["plans"] = [ServicePlan(**_published(plan_entry)) for plan_entry in plan_entries]
+        # The release serving the catalog, read from the one place it is written (broker/__init__.py).
+        fields["metadata"] = {**(fields.get("metadata") or {}), "brokerVersion": __version__}
+        fields["plans"] = published_plans
         services.append(Service(**fields))
     if not plans:
         raise CatalogError("the catalog has no plans")

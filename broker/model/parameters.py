@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,12 +173,41 @@ def _validator(schema: dict[str, Any]) -> Draft4Validator:
     return cached[1]
 
 
+# What XML 1.0 cannot carry (S3's request bodies are XML): control characters other than tab, line
+# feed and carriage return, lone surrogates (which no UTF-8 encodes either), U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def check_characters(value: Any, path: str = "") -> None:
+    """Refuse any string, key or value, that S3's XML or AWS's UTF-8 JSON cannot carry, naming where.
+
+    A schema pattern cannot say this for every string (CORS origins and headers are free text), and
+    AWS would answer such a body with an error the broker can only pass on as a 502.
+    """
+    if isinstance(value, str):
+        found = _NOT_XML.search(value)
+        if found:
+            raise InvalidParameters(
+                f"parameter '{path}' holds the character U+{ord(found.group()):04X}, which S3 cannot take "
+                "(no control characters but tab and line breaks, no lone surrogates, no U+FFFE or U+FFFF)"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            check_characters(key, inner)
+            check_characters(item, inner)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_characters(item, f"{path}.{index}" if path else str(index))
+
+
 def validate(schema: dict[str, Any], parameters: Any) -> dict[str, Any]:
     """Check parameters against a published schema; raise InvalidParameters naming what is wrong."""
     if parameters is None:
         return {}
     if not isinstance(parameters, dict):
         raise InvalidParameters("parameters must be a JSON object")
+    check_characters(parameters)
     errors = sorted(_validator(schema).iter_errors(parameters), key=lambda e: (len(e.absolute_path), _path(e)))
     if errors:
         raise InvalidParameters("; ".join(dict.fromkeys(_describe(error, schema) for error in errors[:5])))

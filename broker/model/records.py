@@ -21,6 +21,8 @@ KMS_KEY_ARN = TAG_PREFIX + "kms-key-arn"
 CORS_DIGEST = TAG_PREFIX + "cors-digest"
 # TLS only, object ownership, and which configurations hold the rest (see bucket_options).
 OPTIONS = TAG_PREFIX + "options"
+# The release that made the bucket or last upgraded it (absent on buckets of releases before versions).
+VERSION = TAG_PREFIX + "version"
 # Set by an asynchronous deprovision: S3 is emptying the bucket and the broker deletes it once empty.
 DELETING = TAG_PREFIX + "deleting"
 # At most this many tags on a bucket (S3's limit).
@@ -41,6 +43,9 @@ class InstanceRecord:
     org_guid: str
     space_guid: str
     config: InstanceConfig
+    # The broker release that made or last upgraded the instance; None: one from before versions.
+    # Not part of identity(): a repeated provision matches an instance whatever release made it.
+    version: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """Everything a repeated provision must match, CORS rules reduced to their digest."""
@@ -95,6 +100,8 @@ def instance_tags(record: InstanceRecord) -> list[dict[str, str]]:
     if digest:
         tags[CORS_DIGEST] = digest
     tags[OPTIONS] = options_tag(config.options)
+    if record.version:
+        tags[VERSION] = record.version
     tags.update(config.user_tags)
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
@@ -115,7 +122,7 @@ class StoredInstance:
 
 def instance_from_tags(tag_set: list[dict[str, str]]) -> StoredInstance | None:
     """Read an instance back from a bucket's tags; None when the bucket is not (yet) the broker's."""
-    tags = {tag["Key"]: tag["Value"] for tag in tag_set}
+    tags = {tag["Key"]: tag.get("Value", "") for tag in tag_set}
     if INSTANCE_ID not in tags or PLAN_ID not in tags or DELETING in tags:
         return None
     options = parse_tag(tags.get(OPTIONS))
@@ -134,6 +141,7 @@ def instance_from_tags(tag_set: list[dict[str, str]]) -> StoredInstance | None:
         org_guid=tags.get(ORG_GUID, ""),
         space_guid=tags.get(SPACE_GUID, ""),
         config=config,
+        version=tags.get(VERSION),
     )
     return StoredInstance(
         record=record, cors_digest=tags.get(CORS_DIGEST), options_tag=options.value, options_read=options.read

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import deadlines
+from broker import __version__, deadlines
 from broker.aws.buckets import Buckets
 from broker.aws.clients import run_concurrently
 from broker.aws.users import UserExists, Users
@@ -21,12 +21,12 @@ from broker.errors import BrokerError, ConcurrencyError, Conflict, Gone, Invalid
 from broker.model import records
 from broker.model.access_keys import AccessKey
 from broker.model.binding_records import binding_tags, expiry_from_tags
-from broker.model.bucket_options import website_url
 from broker.model.catalog import Catalog
 from broker.model.credentials import binding_credentials
 from broker.model.expiry import Expiry
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
+from broker.model.s3_configuration import website_url
 from broker.operations import rotation
 from broker.operations.binding_keys import BindingKeys
 from broker.policy import documents
@@ -93,7 +93,7 @@ class Bindings:
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
         instances = [instance, *others.values()]
         expiry = Expiry.after(datetime.now(UTC), config.expires_in_days) if config.expires_in_days else None
-        document = self._key_policy(config, buckets, instances, expiry)
+        document = self.key_policy(config, buckets, instances, expiry)
         user_name = self.settings.user_name(binding_id)
         # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
@@ -101,7 +101,7 @@ class Bindings:
         if not created and expiry:
             # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
             expiry = expiry_from_tags(user_tags, config.expires_in_days) or expiry
-            document = self._key_policy(config, buckets, instances, expiry)
+            document = self.key_policy(config, buckets, instances, expiry)
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
@@ -168,7 +168,7 @@ class Bindings:
                     "To reach another service instance of your own org, use additional_instances with its GUID."
                 )
 
-    def _key_policy(
+    def key_policy(
         self, config: BindingConfig, buckets: list[str], instances: list[StoredInstance], expiry: Expiry | None
     ) -> dict[str, Any]:
         source_cidrs, vpc_endpoints = self._platform_limits(config)
@@ -211,6 +211,7 @@ class Bindings:
             records.INSTANCE_ID: instance_id,
             records.BINDING_ID: binding_id,
             records.BINDING_DIGEST: digest,
+            records.VERSION: __version__,
             **binding_tags(config, expiry),
         }
         try:

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from broker import deadlines, rollback
+from broker import __version__, deadlines, rollback
 from broker.aws.buckets import BucketNotEmpty, Buckets
 from broker.errors import AsyncRequired, BadRequest, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
+from broker.model.maintenance import check_offered
 from broker.model.parameters import (
     InstanceConfig,
+    check_characters,
     check_kms_key_allowed,
     fingerprint,
     instance_config_for_create,
@@ -52,9 +54,18 @@ class Instances:
         # Deletes the binding users left on an instance; returns their names.
         self.remove_bindings = remove_bindings
 
-    def provision(self, instance_id: str, plan_id: str, org_guid: str, space_guid: str, parameters: Any) -> bool:
+    def provision(
+        self,
+        instance_id: str,
+        plan_id: str,
+        org_guid: str,
+        space_guid: str,
+        parameters: Any,
+        maintenance_version: str | None = None,
+    ) -> bool:
         """Create the instance's bucket; True if created, False if an identical one already exists."""
         plan = self.catalog.plan(plan_id)
+        check_offered(plan, maintenance_version)
         record = InstanceRecord(
             instance_id=instance_id,
             service_id=plan.service_id,
@@ -62,6 +73,7 @@ class Instances:
             org_guid=org_guid,
             space_guid=space_guid,
             config=instance_config_for_create(plan, parameters),
+            version=__version__,
         )
         check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
         bucket = self.settings.bucket_name(instance_id)
@@ -121,11 +133,16 @@ class Instances:
                     f"The other provision of instance {instance_id} failed and removed its bucket. Try again."
                 )
 
-    def update(self, instance_id: str, plan_id: str | None, parameters: Any) -> None:
+    def update(
+        self, instance_id: str, plan_id: str | None, parameters: Any, maintenance_version: str | None = None
+    ) -> None:
+        """Change the bucket's plan or settings; an upgrade (maintenance_info) follows in broker/operations/upgrade."""
+        check_characters(parameters)  # bad input is refused before the reads, not only before the writes
         bucket = self.settings.bucket_name(instance_id)
         current = self.read_complete(instance_id)
         current_plan = self.catalog.plan(current.plan_id)
         new_plan = self.catalog.plan(plan_id) if plan_id else current_plan
+        check_offered(new_plan, maintenance_version)
         if new_plan.service_id != current_plan.service_id:
             raise BadRequest(f"plan {new_plan.name!r} belongs to another service than this instance")
         config = instance_config_for_update(current.config, current_plan, new_plan, parameters)
@@ -137,7 +154,7 @@ class Instances:
         if len(instance_tags(updated)) > MAX_TAGS:
             raise InvalidParameters(
                 f"the bucket would need {len(instance_tags(updated))} tags, more than S3's {MAX_TAGS}: the broker "
-                f"keeps up to 11 of its own, so give at most 39 in 'tags'"
+                f"keeps up to 12 of its own, so give at most 38 in 'tags'"
             )
         try:
             self.buckets.configure(bucket, current.config, config)

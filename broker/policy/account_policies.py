@@ -20,6 +20,7 @@ TEMPLATES = Path(__file__).resolve().parent
 BROKER_POLICY = TEMPLATES / "broker-policy.json"
 BOUNDARY_POLICY = TEMPLATES / "boundary-policy.json"
 DEFAULT_BOUNDARY_NAME = "s3-broker-binding-boundary"
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
@@ -34,6 +35,11 @@ class AccountFacts:
     iam_user_prefix: str
     permissions_boundary_arn: str
     s3_service: str
+
+    def __post_init__(self) -> None:
+        # Written into ARNs: anything but 12 digits ('*' above all) would widen every statement.
+        if not ACCOUNT_ID.fullmatch(self.account_id):
+            raise ValueError(f"{self.account_id!r} is not an AWS account id (12 digits)")
 
     def values(self) -> dict[str, str]:
         return {

@@ -11,6 +11,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from broker.policy.conditions import (
+    other_account_condition,
+    outside_platform_condition,
+    until_condition,
+    with_condition,
+)
+
 VERSION = "2012-10-17"
 # AWS counts an inline user policy's size without white space; 2,048 characters is the limit.
 USER_POLICY_MAX_CHARS = 2048
@@ -77,13 +84,6 @@ def _statement(sid: str, actions: Sequence[str], resources: Sequence[str], **ext
     return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources), **extra}
 
 
-def _with_condition(condition: dict[str, Any], more: dict[str, Any] | None) -> dict[str, Any]:
-    merged = {operator: dict(keys) for operator, keys in condition.items()}
-    for operator, keys in (more or {}).items():
-        merged.setdefault(operator, {}).update(keys)
-    return merged
-
-
 def _access_statements(
     sid: str,
     buckets: Sequence[str],
@@ -101,7 +101,7 @@ def _access_statements(
     if path_prefix:
         listing = [action for action in bucket_actions if action in PREFIX_LISTING_ACTIONS]
         others = [a for a in bucket_actions if a not in PREFIX_LISTING_ACTIONS and a not in WHOLE_BUCKET_ACTIONS]
-        prefix_condition = _with_condition({"StringLike": {"s3:prefix": [f"{path_prefix}*"]}}, condition)
+        prefix_condition = with_condition({"StringLike": {"s3:prefix": [f"{path_prefix}*"]}}, condition)
         if listing:
             statements.append(_statement(f"{sid}ListUnderPrefix", listing, bucket_arns, Condition=prefix_condition))
         if others:
@@ -111,33 +111,6 @@ def _access_statements(
     objects = [objects_arn(bucket, path_prefix, partition) for bucket in buckets]
     statements.append(_statement(f"{sid}Objects", object_actions, objects, **extra))
     return statements
-
-
-def other_account_condition(own_account: str) -> dict[str, Any]:
-    """True only for buckets that are not of the broker's own account."""
-    return {"StringNotEquals": {"s3:ResourceAccount": [own_account]}}
-
-
-def until_condition(expires_at: str) -> dict[str, Any]:
-    """True only before `expires_at` (ISO 8601, UTC): AWS compares it with the time of each request."""
-    return {"DateLessThan": {"aws:CurrentTime": expires_at}}
-
-
-def outside_platform_condition(source_cidrs: Sequence[str], vpc_endpoints: Sequence[str]) -> dict[str, Any]:
-    """True for a request from none of the platform's address ranges and none of its S3 VPC endpoints.
-
-    A Deny's condition operators are ANDed: deny when the address is outside every range AND the
-    endpoint is none of the platform's. A request through a VPC endpoint carries no aws:SourceIp,
-    and one from the internet no aws:SourceVpce; for these negated operators an absent key counts
-    as "not one of the allowed" (the IfExists forms say so explicitly), so each path is judged by
-    the key it has.
-    """
-    if not vpc_endpoints:
-        return {"NotIpAddress": {"aws:SourceIp": list(source_cidrs)}}
-    condition: dict[str, Any] = {"StringNotEqualsIfExists": {"aws:SourceVpce": list(vpc_endpoints)}}
-    if source_cidrs:
-        condition["NotIpAddressIfExists"] = {"aws:SourceIp": list(source_cidrs)}
-    return condition
 
 
 def user_policy(
@@ -188,13 +161,16 @@ def user_policy(
         statements.append(_statement("BucketKeys", kms_actions, sorted(set(kms_key_arns)), Condition=via_s3))
     if expires_at:
         for statement in statements:
-            statement["Condition"] = _with_condition(statement.get("Condition", {}), until_condition(expires_at))
+            statement["Condition"] = with_condition(statement.get("Condition", {}), until_condition(expires_at))
     if allowed_source_cidrs or allowed_vpc_endpoints:
         statements.append(
             {
                 "Sid": "OnlyFromPlatform",
                 "Effect": "Deny",
-                "Action": ["s3:*", "kms:*"],
+                # Not kms:*: S3's calls to KMS on the key's behalf carry neither aws:SourceIp nor
+                # aws:SourceVpce, so SSE-KMS through a VPC endpoint would be refused. KMS needs no Deny:
+                # the key may use KMS only through S3 (kms:ViaService), whose requests this Deny judges.
+                "Action": ["s3:*"],
                 # The key reaches nothing else anyway; "*" keeps the policy short (AWS caps its size).
                 "Resource": "*",
                 "Condition": outside_platform_condition(allowed_source_cidrs, allowed_vpc_endpoints),
@@ -225,6 +201,7 @@ def external_bucket_policy(
 
 PUBLIC_READ_SID = "PublicReadObjects"
 TLS_ONLY_SID = "DenyRequestsWithoutTLS"
+SIGNED_READS_TLS_ONLY_SID = "DenySignedReadsWithoutTLS"
 
 
 def public_read_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
@@ -240,6 +217,7 @@ def bucket_policy(
     public: bool,
     tls_only: bool,
     referers: Sequence[str] = (),
+    website: bool = False,
     partition: str = "aws",
 ) -> dict[str, Any] | None:
     """A broker bucket's whole bucket policy; None when it needs none.
@@ -248,19 +226,25 @@ def bucket_policy(
     so Block Public Access lets a private bucket have it). `public` lets anyone read objects (not
     list them), only from pages whose Referer matches one of `referers` when given: a Referer is
     easy to forge, so this keeps other sites from embedding the objects, it does not keep them secret.
+    A public `website` is served by S3's website endpoint, which speaks HTTP only: its visitors'
+    anonymous reads are the one thing the TLS-only Deny leaves out (they read what is public anyway).
     """
     statements: list[dict[str, Any]] = []
-    if tls_only:
-        statements.append(
-            {
-                "Sid": TLS_ONLY_SID,
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn(bucket, partition), objects_arn(bucket, partition=partition)],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        )
+    resources = [bucket_arn(bucket, partition), objects_arn(bucket, partition=partition)]
+    without_tls = {"Bool": {"aws:SecureTransport": "false"}}
+    if tls_only and public and website:
+        statements += [
+            _deny_all(TLS_ONLY_SID, resources, without_tls, NotAction=["s3:GetObject"]),
+            # A signed request carries aws:PrincipalArn, an anonymous one does not: keys read over TLS only.
+            _deny_all(
+                SIGNED_READS_TLS_ONLY_SID,
+                resources[1:],
+                {**without_tls, "Null": {"aws:PrincipalArn": "false"}},
+                Action=["s3:GetObject"],
+            ),
+        ]
+    elif tls_only:
+        statements.append(_deny_all(TLS_ONLY_SID, resources, without_tls, Action="s3:*"))
     if public:
         statement: dict[str, Any] = {
             "Sid": PUBLIC_READ_SID,
@@ -273,6 +257,11 @@ def bucket_policy(
             statement["Condition"] = {"StringLike": {"aws:Referer": list(referers)}}
         statements.append(statement)
     return {"Version": VERSION, "Statement": statements} if statements else None
+
+
+def _deny_all(sid: str, resources: list[str], condition: dict[str, Any], **actions: Any) -> dict[str, Any]:
+    """A Deny for everyone; `actions` is Action=... or NotAction=..."""
+    return {"Sid": sid, "Effect": "Deny", "Principal": "*", **actions, "Resource": resources, "Condition": condition}
 
 
 def public_access_block(public: bool) -> dict[str, bool]:

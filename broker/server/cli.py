@@ -3,7 +3,8 @@
     python -m broker                      serve with gunicorn, as the Procfile does
     python -m broker policy boundary      the binding users' permissions boundary, filled in
     python -m broker policy broker        the broker's own IAM policy, filled in
-    python -m broker check                check the settings and the AWS credentials
+    python -m broker check                preflight: the settings as on Cloud Foundry, the key, its rights, the boundary
+    python -m broker --version            the broker's version
     python -m broker list INSTANCE_ID     the bucket and the binding users of one instance
 
 The commands read the same environment variables as the broker. The account id comes from STS
@@ -15,11 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 
+from broker import __version__
 from broker.policy import account_policies
 from broker.settings import Settings, SettingsError, from_env
+
+
+def account_id(value: str) -> str:
+    """An AWS account id as --account-id takes it: 12 digits, since it is written into the policies' ARNs."""
+    if not re.fullmatch(r"[0-9]{12}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS account id (12 digits)")
+    return value
 
 
 def operator_settings(environ: Mapping[str, str]) -> Settings:
@@ -43,17 +53,6 @@ def print_policy(settings: Settings, which: str, account_id: str | None) -> None
     print(json.dumps(document, indent=2))
 
 
-def check(settings: Settings) -> int:
-    account_id, arn = caller(settings)
-    print(f"settings: ok (region {settings.aws_region}, partition {settings.partition})")
-    print(f"AWS credentials: ok, account {account_id}, identity {arn}")
-    if settings.iam_permissions_boundary_arn:
-        print(f"binding users get the permissions boundary {settings.iam_permissions_boundary_arn}")
-    else:
-        print("binding users get NO permissions boundary (see `python -m broker policy boundary`)")
-    return 0
-
-
 def list_instance(settings: Settings, instance_id: str) -> int:
     from broker.aws.buckets import Buckets
     from broker.aws.clients import make_clients
@@ -72,11 +71,14 @@ def list_instance(settings: Settings, instance_id: str) -> int:
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m broker", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"s3-broker {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     policy = commands.add_parser("policy", help="print an IAM document with the settings filled in")
     policy.add_argument("which", choices=["boundary", "broker"])
-    policy.add_argument("--account-id", help="the AWS account id (default: asked of STS with the configured key)")
-    commands.add_parser("check", help="check the settings and the AWS credentials")
+    policy.add_argument(
+        "--account-id", type=account_id, help="the AWS account id (default: asked of STS with the configured key)"
+    )
+    commands.add_parser("check", help="preflight: settings, key, region, boundary and the key's rights; 1 on a failure")
     listing = commands.add_parser("list", help="what the broker made for one instance")
     listing.add_argument("instance_id")
     return parser.parse_args(argv)
@@ -96,7 +98,9 @@ def run(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
             print_policy(settings, arguments.which, arguments.account_id)
             return 0
         if arguments.command == "check":
-            return check(settings)
+            from broker.server import preflight
+
+            return preflight.run(environ, settings)
         return list_instance(settings, arguments.instance_id)
     except (BotoCoreError, ClientError) as error:
         print(f"s3-broker: AWS refused or could not be reached: {error}", file=sys.stderr)

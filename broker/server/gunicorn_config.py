@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 from typing import Any
 
 from broker.deadlines import LONGER_THAN_ANY_REQUEST
@@ -77,6 +78,14 @@ def post_worker_init(worker: Any) -> None:
     if identity and worker.age == 1:
         log_identity(identity)
     worker_boot.settle()
+    # Ctrl-C on `make run` signals the whole process group; the master already turns it into a
+    # SIGQUIT for each worker, and a worker's own SIGINT would be a second quit, handled while the
+    # interpreter shuts down (a SystemExit traceback per worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    worker_boot.exit_now()
 
 
 def on_exit(server: Any) -> None:

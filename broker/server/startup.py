@@ -6,10 +6,11 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
+from pathlib import Path
 
+from broker import ports
 from broker.aws.identity import CallerIdentity
 from broker.aws_names import US_EAST_1
-from broker.server import ports
 from broker.settings import Settings, SettingsError, aws_configured, from_env, on_cloud_foundry
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,48 @@ def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple
     try:
         if broker_address:
             ports.ensure_free(*broker_address, "PORT")
-        if on_cloud_foundry(environ) or aws_configured(environ):
-            return from_env(environ)
-        return _start_local(environ)
+        settings = from_env(environ) if on_cloud_foundry(environ) or aws_configured(environ) else _start_local(environ)
     except SettingsError as error:
         log.error("refusing to start: %s", error)
         raise SystemExit(2) from None
+    warn_of_placeholders(settings.catalog_path)
+    return settings
+
+
+# catalog.yml ships with this in its documentationUrl: the operator replaces it with where they
+# publish docs/users.md (an edit of catalog.yml, or a copy named by CATALOG_PATH).
+PLACEHOLDER_ORG = "YOUR-ORG"
+
+
+def placeholder_documentation(catalog_path: Path) -> list[str]:
+    """The services whose documentationUrl still holds the shipped placeholder."""
+    import yaml
+
+    try:
+        document = yaml.load(catalog_path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError):
+        return []  # the workers refuse such a catalog, with the reason
+    services = document.get("services") or [] if isinstance(document, dict) else []
+    return [
+        str(service.get("name"))
+        for service in services
+        if isinstance(service, dict)
+        and PLACEHOLDER_ORG in str((service.get("metadata") or {}).get("documentationUrl", ""))
+    ]
+
+
+def warn_of_placeholders(catalog_path: Path) -> None:
+    """One line at start while the catalog sends app developers to a page that does not exist."""
+    for service in placeholder_documentation(catalog_path):
+        log.warning(
+            "service %s: metadata.documentationUrl in %s is still the placeholder (%s): set it to where you "
+            "publish docs/users.md, which `cf marketplace -e %s` shows app developers",
+            service,
+            catalog_path,
+            PLACEHOLDER_ORG,
+            service,
+            extra={"catalog_path": str(catalog_path)},
+        )
 
 
 def log_identity(identity: CallerIdentity) -> None:

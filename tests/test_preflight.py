@@ -1,0 +1,150 @@
+"""`python -m broker check` against the local AWS, as an operator runs it: all well, and each way
+the set-up can be wrong. moto does not implement iam:SimulatePrincipalPolicy (it answers a 500
+page), so there the check reads the key's own policies and says the rights were not simulated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from broker.aws.identity import CallerIdentity
+from broker.policy import account_policies
+from broker.server import preflight
+from broker.settings import Settings
+from testing.harness import REPO, Backend
+from testing.processes import clean_env
+
+
+def check(backend: Backend, **env: str) -> subprocess.CompletedProcess[str]:
+    settings = {
+        "AWS_ENDPOINT_URL": backend.moto.endpoint,
+        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
+        "AWS_REGION": "eu-west-2",
+        "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
+        "BROKER_USERNAME": "broker",
+        "BROKER_PASSWORD": "broker-password",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "broker", "check"],
+        cwd=REPO,
+        env=clean_env(**{name: value for name, value in settings.items() if value}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def lines(result: subprocess.CompletedProcess[str], status: str) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith(f"{status} ")]
+
+
+def test_all_well_but_the_rights_are_not_simulated_where_iam_cannot(backend: Backend) -> None:
+    result = check(backend)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not lines(result, "FAIL")
+    topics = [line.split(":")[0].split("  ")[-1].strip() for line in lines(result, "ok")]
+    assert topics == ["settings on Cloud Foundry", "AWS credentials", "region and partition", "permissions boundary"]
+    (not_checked,) = lines(result, "not checked")
+    assert "does not answer iam:SimulatePrincipalPolicy" in not_checked
+    assert "name every action the broker uses, but their resources and conditions were not evaluated" in not_checked
+    assert result.stdout.splitlines()[-1] == "4 ok, 1 not checked, 0 failed"
+
+
+def test_no_boundary_fails_as_the_broker_would_on_cloud_foundry(backend: Backend) -> None:
+    result = check(backend, IAM_PERMISSIONS_BOUNDARY_ARN="")
+    assert result.returncode == 1
+    settings_line, boundary_line = lines(result, "FAIL")
+    assert "the broker would refuse to start: IAM_PERMISSIONS_BOUNDARY_ARN is required" in settings_line
+    assert "IAM_PERMISSIONS_BOUNDARY_ARN is not set" in boundary_line
+    assert "what to do: create the boundary (python -m broker policy boundary > boundary.json" in result.stdout
+    knowingly = check(backend, IAM_PERMISSIONS_BOUNDARY_ARN="", ALLOW_USERS_WITHOUT_BOUNDARY="true")
+    assert knowingly.returncode == 0, knowingly.stdout
+    assert any("ALLOW_USERS_WITHOUT_BOUNDARY=true" in line for line in lines(knowingly, "not checked"))
+
+
+def test_a_boundary_that_does_not_exist_or_differs_fails(backend: Backend) -> None:
+    missing = check(backend, IAM_PERMISSIONS_BOUNDARY_ARN=backend.permissions_boundary_arn + "-gone")
+    assert missing.returncode == 1
+    (line,) = lines(missing, "FAIL")
+    assert line.endswith("s3-broker-binding-boundary-gone does not exist")
+    # With another bucket prefix the broker would print another boundary than the one in IAM.
+    differs = check(backend, BUCKET_PREFIX="team-b-")
+    assert differs.returncode == 1
+    (line,) = lines(differs, "FAIL")
+    assert "differs from `python -m broker policy boundary`" in line
+    assert "aws iam create-policy-version" in differs.stdout
+
+
+def test_a_key_that_lacks_an_action_fails_naming_it(backend: Backend) -> None:
+    lesser = backend.restricted_broker("preflight-lesser", {"s3:PutBucketTagging", "iam:CreateAccessKey"})
+    result = check(backend, AWS_ACCESS_KEY_ID=lesser.access_key_id, AWS_SECRET_ACCESS_KEY=lesser.secret_access_key)
+    assert result.returncode == 1
+    (line,) = lines(result, "FAIL")
+    assert "do not allow s3:PutBucketTagging, iam:CreateAccessKey" in line
+    assert "python -m broker policy broker > broker-policy.json" in result.stdout
+
+
+def test_a_wrong_key_fails_without_asking_further(backend: Backend) -> None:
+    result = check(backend, AWS_SECRET_ACCESS_KEY="wrong")
+    assert result.returncode == 1
+    (line,) = lines(result, "FAIL")
+    assert "AWS credentials: AWS refused" in line and "AWS_SECRET_ACCESS_KEY" in result.stdout
+
+
+def test_a_region_of_another_partition_than_the_key_fails() -> None:
+    settings = Settings(broker_username="u", broker_password="p", aws_region="cn-north-1")
+    key = CallerIdentity("111122223333", "arn:aws:iam::111122223333:user/s3-broker")
+    assert preflight.region(settings, key, lambda partition: ["cn-north-1"]).status == preflight.FAIL
+    unknown = Settings(broker_username="u", broker_password="p", aws_region="eu-nowhere-9")
+    assert preflight.region(unknown, key, lambda partition: ["eu-west-2"]).status == preflight.FAIL
+    known = Settings(broker_username="u", broker_password="p", aws_region="eu-west-2")
+    assert preflight.region(known, key, preflight.known_regions).status == preflight.OK
+
+
+class SimulatingIam:
+    """What AWS IAM answers to SimulatePrincipalPolicy, for the actions it is told to refuse (moto cannot)."""
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+        self.asked: list[dict[str, Any]] = []
+
+    def simulate_principal_policy(self, **request: Any) -> dict[str, Any]:
+        self.asked.append(request)
+        decisions = {name: "implicitDeny" if name in self.refused else "allowed" for name in request["ActionNames"]}
+        if request["ActionNames"][0].startswith("iam:PutUserPermissionsBoundary"):  # the Deny statement
+            decisions = {name: "explicitDeny" for name in request["ActionNames"]}
+        return {"EvaluationResults": [{"EvalActionName": n, "EvalDecision": d} for n, d in decisions.items()]}
+
+
+def test_simulated_rights_name_each_statement_and_its_missing_actions() -> None:
+    settings = Settings(broker_username="u", broker_password="p", aws_region="eu-west-2")
+    facts = account_policies.facts_for(settings, "111122223333")
+    key = CallerIdentity("111122223333", "arn:aws:iam::111122223333:user/ops/s3-broker")
+    iam = SimulatingIam({"iam:TagUser"})
+    found = list(preflight.permissions(iam, key, facts))
+    failed = [finding for finding in found if finding.status == preflight.FAIL]
+    assert [(f.topic, f.detail.split(" on ")[0]) for f in failed] == [
+        ("permissions ManageBindingUsers", "the key may not iam:TagUser")
+    ]
+    assert {f.topic for f in found} >= {"permissions ManageBrokerBuckets", "permissions NeverChangeBoundaries"}
+    create = next(asked for asked in iam.asked if "iam:CreateUser" in asked["ActionNames"])
+    assert create["ResourceArns"] == [
+        f"arn:aws:iam::111122223333:user/cf-s3-broker/{preflight.SAMPLE_ID}/cf-s3-{preflight.SAMPLE_ID}"
+    ]
+    assert create["ContextEntries"] == [
+        {
+            "ContextKeyName": "iam:PermissionsBoundary",
+            "ContextKeyValues": [facts.permissions_boundary_arn],
+            "ContextKeyType": "string",
+        }
+    ]
+    own = next(asked for asked in iam.asked if "iam:SimulatePrincipalPolicy" in asked["ActionNames"])
+    assert own["ResourceArns"] == ["arn:aws:iam::111122223333:user/s3-broker"]
+
+
+def test_an_assumed_role_is_simulated_as_its_role() -> None:
+    session = CallerIdentity("111122223333", "arn:aws:sts::111122223333:assumed-role/s3-broker/cf")
+    assert preflight.principal_arn(session) == "arn:aws:iam::111122223333:role/s3-broker"
