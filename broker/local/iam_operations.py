@@ -80,6 +80,8 @@ def iam_check(
     if action == "CreatePolicy":
         path = params.get("Path", "/")
         return Check(name, f"arn:aws:iam::{account}:policy{path}{params.get('PolicyName', '')}")
+    if action == "SimulatePrincipalPolicy":  # acts on the principal it asks about
+        return Check(name, params.get("PolicySourceArn", "*"))
     if action in POLICY_ACTIONS:
         return Check(name, params.get("PolicyArn", "*"))
     if action not in USER_ACTIONS:
