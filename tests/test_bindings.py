@@ -25,7 +25,7 @@ def test_credentials_carry_both_platforms_names(osb: OSBClient, instance: str, i
     assert c["aws_access_key_id"] == c["access_key_id"]
     assert c["aws_secret_access_key"] == c["secret_access_key"]
     assert c["aws_region"] == c["region"] == REGION
-    assert c["deploy_env"] == ""
+    assert "deploy_env" not in c  # DEPLOY_ENV is not set: nothing to tell the app
     assert c["permissions"] == "read-write"
     assert c["iam_user_arn"].endswith(f":user/cf-s3-broker/{instance}/{user_name(binding_id)}")
     assert c["endpoint"].startswith("http://127.0.0.1:")
@@ -37,6 +37,18 @@ def test_credentials_carry_both_platforms_names(osb: OSBClient, instance: str, i
     tags = {t["Key"]: t["Value"] for t in user["Tags"]}
     assert tags["s3-broker:instance-id"] == instance
     assert tags["s3-broker:binding-id"] == binding_id
+
+
+def test_credentials_carry_deploy_env_when_the_operator_sets_it(backend: Backend) -> None:
+    with BrokerServer(backend.settings(deploy_env="staging")) as server:
+        osb = server.osb()
+        instance_id, binding_id = new_id(), new_id()
+        assert osb.provision(instance_id).status_code == 201
+        response = osb.bind(instance_id, binding_id)
+        assert response.status_code == 201, response.text
+        assert response.json()["credentials"]["deploy_env"] == "staging"
+        assert osb.unbind(instance_id, binding_id).status_code == 200
+        assert osb.deprovision(instance_id).status_code == 200
 
 
 def test_read_write_key_can_put_get_list_delete(osb: OSBClient, instance: str) -> None:

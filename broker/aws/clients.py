@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from contextvars import copy_context
+from concurrent.futures import Executor, Future, wait
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,15 +64,35 @@ def make_clients(settings: Settings) -> AwsClients:
     return AwsClients(s3=client("s3"), iam=client("iam"), sts=client("sts"))
 
 
+# Set inside the pool's own threads: work running there never waits on the pool again.
+_in_pool: ContextVar[bool] = ContextVar("in_aws_pool", default=False)
+
+
 def run_concurrently(pool: Executor, calls: list[Callable[[], Any]]) -> None:
     """Run independent AWS calls at once; wait for all of them, then raise the first failure.
 
-    Each call runs in a copy of the caller's context, so it keeps the request's deadline.
+    Each call runs in a copy of the caller's context, so it keeps the request's deadline, and the
+    wait for them ends with it. Called from work already on the pool, the calls run one after
+    another in that thread instead: a pool thread that waited on work queued behind it on the
+    same pool would wait for ever once every thread did so (16 deletions each waiting on theirs).
     """
-    if len(calls) == 1:
-        calls[0]()
+    if len(calls) == 1 or _in_pool.get():
+        for call in calls:
+            call()
         return
-    futures: list[Future[Any]] = [pool.submit(copy_context().run, call) for call in calls]
+
+    def in_pool(call: Callable[[], Any]) -> Any:
+        _in_pool.set(True)  # in this task's copy of the context only
+        return call()
+
+    left = deadlines.check("starting AWS calls")
+    futures: list[Future[Any]] = [pool.submit(copy_context().run, in_pool, call) for call in calls]
+    # A call checks the deadline before each attempt; one attempt can outlast it by its own timeouts.
+    _done, pending = wait(futures, timeout=None if left is None else left + CONNECT_TIMEOUT + READ_TIMEOUT)
+    if pending:
+        for future in pending:
+            future.cancel()
+        deadlines.check("waiting for AWS calls")  # it has passed by now, so this raises
     errors = [future.exception() for future in futures]
     for error in errors:
         if error is not None:

@@ -25,6 +25,7 @@ from broker.http import envelope
 from broker.http.audit import REQUEST_IDENTITY, audit_record, log_audit
 from broker.http.bodies import BodyLimits
 from broker.http.catalog_answer import CATALOG_ENDPOINT, CatalogAnswer
+from broker.http.in_flight import InFlight
 from broker.http.metrics import metrics_from_environment
 from broker.http.osb import S3ServiceBroker
 from broker.logs import configure_logging
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     upgrades = Upgrades(settings, instances, bindings, buckets, users, pool)
     service_broker = S3ServiceBroker(catalog, instances, bindings, upgrades)
     metrics = metrics_from_environment()
+    in_flight = InFlight(settings.request_deadline)
 
     app = Flask("broker")
     app.wsgi_app = BodyLimits(app.wsgi_app)  # type: ignore[method-assign]
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         if req.path == "/health":
             return None
         g.deadline = deadlines.start(settings.request_deadline)
+        g.in_flight = in_flight.start()
         envelope.check_auth(req, settings)
         if req.blueprint == OSB_BLUEPRINT:
             envelope.check_version(req)
@@ -158,9 +161,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         token = g.pop("deadline", None)
         if token is not None:
             deadlines.reset(token)
+        number = g.pop("in_flight", None)
+        if number is not None:
+            in_flight.end(number)
 
     @app.get("/health")
-    def health() -> Response:
+    def health() -> Response | tuple[Response, int]:
+        stuck = in_flight.stuck()
+        if stuck:
+            return jsonify({"status": "stuck", "description": stuck}), 503
         return jsonify({"status": "ok"})
 
     @app.get("/metrics")

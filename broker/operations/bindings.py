@@ -29,6 +29,7 @@ from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
 from broker.operations import rotation
 from broker.operations.binding_keys import BindingKeys
+from broker.operations.user_sweep import Sweep, sweep_users
 from broker.policy import documents
 from broker.settings import Settings
 
@@ -290,10 +291,6 @@ class Bindings:
         if tags.get(records.INSTANCE_ID) != instance_id:
             raise missing(f"Binding {binding_id} does not belong to instance {instance_id}.")
 
-    def remove_all_of(self, instance_id: str) -> list[str]:
-        """Delete every binding user left under an instance (its bucket is gone); return their names."""
-        names = self.users.names_under(self.settings.user_path(instance_id))
-        if names:
-            run_concurrently(self.pool, [lambda name=name: self.users.delete(name) for name in names])
-            log.warning("deleted %d binding users left on deprovisioned instance %s", len(names), instance_id)
-        return names
+    def remove_all_of(self, instance_id: str) -> Sweep:
+        """Delete the binding users left under an instance (its bucket is gone), as many as time allows."""
+        return sweep_users(self.users, self.pool, self.settings.user_path(instance_id), instance_id)

@@ -29,6 +29,7 @@ from broker.model.records import (
     instance_tags,
     provisioning_marker,
 )
+from broker.operations.user_sweep import Sweep
 from broker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,12 @@ SUCCEEDED, IN_PROGRESS, FAILED = "succeeded", "in progress", "failed"
 
 class Instances:
     def __init__(
-        self, settings: Settings, catalog: Catalog, buckets: Buckets, remove_bindings: Callable[[str], list[str]]
+        self, settings: Settings, catalog: Catalog, buckets: Buckets, remove_bindings: Callable[[str], Sweep]
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.buckets = buckets
-        # Deletes the binding users left on an instance; returns their names.
+        # Deletes the binding users left on an instance, as many as the request's time allows.
         self.remove_bindings = remove_bindings
 
     def provision(
@@ -179,8 +180,9 @@ class Instances:
         bucket = self.settings.bucket_name(instance_id)
         tags = self.buckets.read_tags(bucket)
         if tags is None:
-            if self.remove_bindings(instance_id):
-                return False
+            sweep = self.remove_bindings(instance_id)
+            if sweep.removed or not sweep.finished:
+                return self._users_left(instance_id, sweep, async_allowed)
             raise Gone(f"Instance {instance_id} does not exist (no bucket {bucket}).")
         stored = self.buckets.read_from(tags)
         deleting = deleting_since(tags) is not None
@@ -189,7 +191,7 @@ class Instances:
             if deleting or self.buckets.holds_more_than(bucket, limit):
                 # A repeat of a deprovision already under way makes progress like last_operation does.
                 if deleting and self._delete_once_empty(instance_id, bucket):
-                    return False
+                    return self._users_left(instance_id, self.remove_bindings(instance_id), async_allowed)
                 if not async_allowed:
                     raise AsyncRequired(
                         f"Bucket {bucket} holds more than {limit} objects (or versions, delete markers or "
@@ -207,11 +209,22 @@ class Instances:
         # S3 itself refuses to delete a bucket that holds any object, version or delete marker:
         # that refusal is the deletion guard, with no listing call before it.
         deleted_bucket = self.buckets.delete(bucket)
-        removed_users = self.remove_bindings(instance_id)
-        if not deleted_bucket and not removed_users:
+        sweep = self.remove_bindings(instance_id)
+        if not deleted_bucket and not sweep.removed and sweep.finished:
             raise Gone(f"Instance {instance_id} was deleted by another request meanwhile (no bucket {bucket}).")
-        log.info("deprovisioned instance %s", instance_id)
-        return False
+        return self._users_left(instance_id, sweep, async_allowed)
+
+    def _users_left(self, instance_id: str, sweep: Sweep, async_allowed: bool) -> bool:
+        """The bucket is gone: done (False) once no binding user is left, else asynchronous (True)."""
+        if sweep.finished:
+            log.info("deprovisioned instance %s", instance_id)
+            return False
+        if not async_allowed:
+            raise AsyncRequired(
+                f"Instance {instance_id} has {sweep.left} more binding users to delete than one request can: "
+                "deprovision again with accepts_incomplete=true (Cloud Foundry sends it) to finish."
+            )
+        return True
 
     def _delete_once_empty(self, instance_id: str, bucket: str) -> bool:
         """One bounded step of emptying, then delete the bucket if that emptied it; True when it is gone."""
@@ -221,7 +234,6 @@ class Instances:
             deleted = self.buckets.delete(bucket)
         except BucketNotEmpty:
             return False
-        self.remove_bindings(instance_id)
         if deleted:
             log.info("deprovisioned instance %s: bucket %s emptied and deleted", instance_id, bucket)
         return True
@@ -236,18 +248,31 @@ class Instances:
         bucket = self.settings.bucket_name(instance_id)
         tags = self.buckets.read_tags(bucket)
         if tags is None:
-            self.remove_bindings(instance_id)
-            raise Gone(f"Instance {instance_id} is deleted (no bucket {bucket}).")
+            return self._sweep_progress(instance_id, bucket)
         started = deleting_since(tags)
         if started is None:
             return FAILED, f"Bucket {bucket} is not being deleted: deprovision the instance again."
         if self._delete_once_empty(instance_id, bucket):
-            return SUCCEEDED, f"Bucket {bucket} is emptied and deleted."
+            sweep = self.remove_bindings(instance_id)
+            if sweep.finished:
+                return SUCCEEDED, f"Bucket {bucket} is emptied and deleted."
+            return IN_PROGRESS, self._users_left_description(bucket, sweep)
         since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
         return IN_PROGRESS, (
             f"S3 is deleting the objects of bucket {bucket} (lifecycle rules set {since}; expiry can take a few "
             "days on AWS); the broker deletes the bucket once it is empty."
         )
+
+    def _sweep_progress(self, instance_id: str, bucket: str) -> tuple[str, str]:
+        """The bucket is gone: delete binding users left; 410 Gone once none is."""
+        sweep = self.remove_bindings(instance_id)
+        if sweep.finished:
+            raise Gone(f"Instance {instance_id} is deleted (no bucket {bucket}).")
+        return IN_PROGRESS, self._users_left_description(bucket, sweep)
+
+    @staticmethod
+    def _users_left_description(bucket: str, sweep: Sweep) -> str:
+        return f"Bucket {bucket} is deleted; the broker is deleting the {sweep.left} binding users left on it."
 
     def read(self, instance_id: str) -> StoredInstance:
         stored = self.buckets.read(self.settings.bucket_name(instance_id))

@@ -16,6 +16,9 @@ from broker.settings import Settings, SettingsError, aws_configured, from_env, o
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_AWS_PORT = 5000
+# The KMS key docs/users.md's example names, allowed by the local backend unless ALLOWED_KMS_KEY_ARNS
+# says otherwise: made up in moto's account (moto's S3 does not ask KMS about the keys it is given).
+LOCAL_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple[str, int] | None = None) -> Settings:
@@ -90,6 +93,7 @@ def _start_local(environ: MutableMapping[str, str]) -> Settings:
         environ["BROKER_USERNAME"] = environ.get("BROKER_USERNAME") or "broker"
         environ["BROKER_PASSWORD"] = environ.get("BROKER_PASSWORD") or backend.made_up_secret()
     environ.setdefault("AWS_REGION", US_EAST_1)
+    environ.setdefault("ALLOWED_KMS_KEY_ARNS", LOCAL_KMS_KEY)
     # Check the naming settings before starting anything.
     checked = from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
     try:
@@ -116,6 +120,7 @@ def _print_welcome(settings: Settings, port: str, *, show_password: bool) -> Non
         f"""
 s3-broker: embedded local AWS (moto, IAM enforced, everything in memory) at {settings.aws_endpoint_url}
 s3-broker: broker at http://127.0.0.1:{port}  user {settings.broker_username}  password {password}
+s3-broker: KMS keys users may name in kms_key_arn: {", ".join(settings.allowed_kms_key_arns) or "none"}
   export B={broker}
   curl -s -H 'X-Broker-API-Version: 2.17' {broker}/v2/catalog
   curl -s -X PUT -H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' \\
