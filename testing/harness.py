@@ -40,6 +40,8 @@ SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
 ADMIN_USER = "test-admin"
 # The one customer KMS key the tests' broker allows (moto does not check that it exists).
 ALLOWED_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# The other AWS account the tests' platform lets keys reach with external_buckets (ALLOWED_EXTERNAL_ACCOUNT_IDS).
+EXTERNAL_ACCOUNT = "444455556666"
 
 
 def free_port() -> int:
@@ -199,7 +201,10 @@ class Backend:
             aws_secret_access_key=identity.secret_access_key,
             iam_permissions_boundary_arn=self.permissions_boundary_arn,
             allowed_kms_key_arns=(ALLOWED_KMS_KEY,),
+            allowed_external_accounts=((EXTERNAL_ACCOUNT, None),),
             key_propagation_timeout=5.0,
+            # A throttled call is still retried, after a few milliseconds rather than up to seconds.
+            aws_retry_max_backoff=0.05,
         )
         return replace(settings, **overrides)
 

@@ -658,6 +658,7 @@ FACTS = AccountFacts(
     iam_user_prefix="cf-s3-",
     s3_service="s3.us-east-1.amazonaws.com",
     permissions_boundary_arn=f"arn:aws:iam::{ACCOUNT}:policy/s3-broker-binding-boundary",
+    external_account_ids=(OTHER,),
 )
 
 
@@ -706,6 +707,7 @@ def test_binding_user_policy_with_every_option():
         read_only=False,
         path_prefix="in/",
         external_buckets=["theirs"],
+        external_accounts=[OTHER],
         own_account=ACCOUNT,
         kms_key_arns=[f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1"],
         s3_service=FACTS.s3_service,
