@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.local.public_access import anyone_may
+from broker.local.policy_evaluation import evaluate
 from broker.policy import documents
 
 OWN_ACCOUNT = "111122223333"
@@ -87,7 +87,7 @@ def test_sse_kms_works_through_a_vpc_endpoint() -> None:
     """S3 calls KMS on the key's behalf: that call carries kms:ViaService and aws:ViaAWSService, but neither
     aws:SourceVpce nor aws:SourceIp (AWS KMS docs), so a Deny outside the platform must not cover it. KMS
     stays limited by kms:ViaService: the key cannot call KMS itself, from anywhere."""
-    from broker.local.policy_evaluation import Decision, evaluate
+    from broker.local.policy_evaluation import Decision
     from broker.local.policy_statements import Request
 
     key = "arn:aws:kms:eu-west-2:111122223333:key/abc"
@@ -327,7 +327,7 @@ def test_a_public_website_serves_its_pages_over_http_and_everything_else_only_ov
     On AWS the TLS-only Deny would refuse them, so the site could never be served. Judged here by the
     local evaluator (AWS's documented policy semantics), since S3's website endpoint is not modelled.
     """
-    from broker.local.policy_evaluation import Decision, evaluate
+    from broker.local.policy_evaluation import Decision
     from broker.local.policy_statements import Request
 
     document = documents.bucket_policy("b", public=True, tls_only=True, website=True, referers=())
@@ -351,8 +351,9 @@ def test_a_public_website_serves_its_pages_over_http_and_everything_else_only_ov
     assert decision("s3:ListBucket", "arn:aws:s3:::b", tls=False, **user) is Decision.EXPLICIT_DENY
     assert decision("s3:GetBucketCORS", "arn:aws:s3:::b", tls=False) is Decision.EXPLICIT_DENY
     # The local backend's judge of anonymous reads agrees.
-    assert anyone_may(document, False, "s3:GetObject", page, {"aws:SecureTransport": "false"})
-    assert not anyone_may(document, False, "s3:PutObject", page, {"aws:SecureTransport": "false"})
+    plain = {"aws:SecureTransport": "false"}
+    assert evaluate(Request("s3:GetObject", page, context=plain), resource_policy=document)
+    assert not evaluate(Request("s3:PutObject", page, context=plain), resource_policy=document)
     # Without a website, nothing goes without TLS, anonymous reads included.
     plain = documents.bucket_policy("b", public=True, tls_only=True)
     anonymous_read = Request("s3:GetObject", page, context={"aws:SecureTransport": "false"})
