@@ -218,7 +218,7 @@ def test_path_prefix_limits_the_key_to_its_prefix(osb: OSBClient, instance: str,
     assert refused(s3.put_object, Bucket=c["bucket"], Key="secrets/key.pem", Body=b"x") == "AccessDenied"
     policy = iam.get_user_policy(UserName=user_name(binding_id), PolicyName="s3-bucket-access")["PolicyDocument"]
     listing = next(s for s in policy["Statement"] if s["Sid"] == "ListUnderPrefix")
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["images/*"]}}
+    assert listing["Condition"]["StringLike"] == {"s3:prefix": ["images/*"]}
 
 
 def test_additional_instances_in_the_same_org(osb: OSBClient, instance: str) -> None:

@@ -27,7 +27,7 @@ from broker.model.expiry import Expiry
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
-from broker.operations import deletion_fence, rotation
+from broker.operations import deletion_fence, external_access, rotation
 from broker.operations.binding_keys import BindingKeys
 from broker.operations.binding_limits import BindingLimits
 from broker.operations.user_sweep import Sweep, sweep_users
@@ -91,12 +91,12 @@ class Bindings:
                 predecessor_id=predecessor_binding_id,
                 parameters=parameters,
             )
-        self._check_external_buckets(config)
+        external_access.check_buckets(self.settings, config)
         instance, others = self._read_instances(instance_id, config, context_org)
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
         instances = [instance, *others.values()]
         expiry = Expiry.after(datetime.now(UTC), config.expires_in_days) if config.expires_in_days else None
-        document = self.key_policy(config, buckets, instances, expiry)
+        document = self.key_policy(config, buckets, instances, expiry, context_org)
         user_name = self.settings.user_name(binding_id)
         # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
@@ -104,7 +104,7 @@ class Bindings:
         if not created and expiry:
             # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
             expiry = expiry_from_tags(user_tags, config.expires_in_days) or expiry
-            document = self.key_policy(config, buckets, instances, expiry)
+            document = self.key_policy(config, buckets, instances, expiry, context_org)
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
@@ -161,26 +161,24 @@ class Bindings:
     def _restricted_to_platform(self, config: BindingConfig) -> bool:
         return any(self._platform_limits(config))
 
-    def _check_external_buckets(self, config: BindingConfig) -> None:
-        """External buckets are other accounts' buckets: never one of this broker's instances."""
-        for bucket in config.external_buckets:
-            if bucket.startswith(self.settings.bucket_prefix):
-                raise InvalidParameters(
-                    f"external_buckets: {bucket!r} is named like a bucket of this broker (prefix "
-                    f"{self.settings.bucket_prefix!r}); external_buckets are for buckets of other AWS accounts. "
-                    "To reach another service instance of your own org, use additional_instances with its GUID."
-                )
-
     def key_policy(
-        self, config: BindingConfig, buckets: list[str], instances: list[StoredInstance], expiry: Expiry | None
+        self,
+        config: BindingConfig,
+        buckets: list[str],
+        instances: list[StoredInstance],
+        expiry: Expiry | None,
+        context_org: str | None = None,
     ) -> dict[str, Any]:
+        """The key's policy; `instances[0]` is the bound one, `context_org` the org the binding is made in."""
         source_cidrs, vpc_endpoints = self._platform_limits(config)
+        accounts = external_access.accounts_for(self.settings, self.own_account, config, instances[0], context_org)
         document = documents.user_policy(
             buckets,
             read_only=config.read_only,
             write_only=config.write_only,
             path_prefix=config.path_prefix,
             external_buckets=config.external_buckets,
+            external_accounts=accounts,
             own_account=self.own_account,
             kms_key_arns=[arn for s in instances if (arn := s.record.config.kms_key_arn)],
             s3_service=self.settings.s3_service_name,
@@ -227,6 +225,11 @@ class Bindings:
             raise ConcurrencyError(
                 f"Binding {binding_id} was being deleted while this bind ran. Try the bind again."
             ) from None
+        if existing_tags.get(records.BINDING_ID) not in (None, binding_id):
+            raise Conflict(
+                f"Binding {binding_id} would share IAM user {user_name} with binding "
+                f"{existing_tags[records.BINDING_ID]}: IAM user names ignore case. Use another binding id."
+            )
         if existing_tags.get(records.BINDING_DIGEST) != digest:
             raise Conflict(
                 f"Binding {binding_id} already exists with other parameters. "
@@ -291,6 +294,8 @@ class Bindings:
             _arn, tags = self.users.read(user_name)
         except NotFound:
             raise missing(f"Binding {binding_id} does not exist (no IAM user {user_name}).") from None
+        if tags.get(records.BINDING_ID) not in (None, binding_id):  # the same name but another case
+            raise missing(f"Binding {binding_id} does not exist (IAM user {user_name} is another binding's).")
         if tags.get(records.INSTANCE_ID) != instance_id:
             raise missing(f"Binding {binding_id} does not belong to instance {instance_id}.")
 
