@@ -1,326 +1,236 @@
-"""A stand-in for the `cf` CLI in the docs' tests: each cf command becomes the OSB request the
-Cloud Controller would send the broker, and prints what cf v8 prints for it.
+"""A stand-in for the `cf` CLI (v8) in the docs' tests: each command becomes what the Cloud
+Controller (v3) sends the broker, and prints what cf v8 prints for it (the cf CLI's
+command/v7/*_command.go). testing/cloud_controller.py holds CC's requests and how it reads the
+answers, testing/cc_jobs.py its polling and orphan mitigation, testing/cf_platform.py what every
+command shares, testing/cf_services.py and testing/cf_apps.py the commands.
 
-It keeps the names of instances, service keys and app bindings (which the Cloud Controller
-would) in a JSON file: CF_STATE. The broker is at CF_BROKER_URL with CF_BROKER_AUTH (user:pass).
-Only what the docs use is here.
+The broker is at CF_BROKER_URL with CF_BROKER_AUTH (user:pass), or the app that
+`cf create-service-broker` registered. What CC remembers is in CF_STATE, a JSON file. Only what
+the docs use is here; a failure prints on stderr, then FAILED on stdout, and exits 1, as cf does.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-import yaml
-
-from testing.procfile import procfile_command
-
-ORG = "0c6a3e59-1b8f-4bd4-9a07-1b0f8c2a6d11"
-SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
-USER = "developer@example.com"
+from testing import cf_apps, cf_services
+from testing import cloud_controller as cc
+from testing.cc_jobs import CfError, State, run_due
+from testing.cf_platform import SPACE, USER, USER_GUID, WHERE, Platform, confirm, in_progress, waiting
 
 
-class CfError(Exception):
-    """What cf prints before FAILED."""
+def service(p: Platform, name: str) -> list[str]:
+    instance = p.state.instance(name)
+    if p.options.guid:
+        return [instance["guid"]]
+    if p.options.params:  # CC asks the broker (instances_retrievable) and shows its parameters
+        answer = p.broker.send("GET", f"/v2/service_instances/{instance['guid']}", USER_GUID)
+        if answer.status != 200:
+            raise CfError(cc.failure(answer))
+        return [json.dumps(answer.body.get("parameters", {}), indent=2, sort_keys=True, ensure_ascii=False)]
+    offering = next(s for s in p.catalog if s["id"] == instance["service_id"])
+    plan = p.plans()[instance["plan_id"]]
+    operation = instance.get("last_operation")
+    rows = [
+        ("name:", name),
+        ("guid:", instance["guid"]),
+        ("type:", "managed"),
+        ("broker:", "s3-broker"),
+        ("offering:", offering["name"]),
+        ("plan:", plan["name"]),
+        ("tags:", ""),
+        ("offering tags:", ", ".join(offering.get("tags", []))),
+        ("description:", offering["description"]),
+        ("documentation:", offering.get("metadata", {}).get("documentationUrl", "")),
+        ("dashboard url:", ""),
+    ]
+    lines = [f"Showing info of service {name} {WHERE}", "", *(f"{k:<18}{v}".rstrip() for k, v in rows), ""]
+    lines.append("Showing status of last operation:")
+    if operation:
+        lines += [
+            f"   status:    {operation['type']} {operation['state']}",
+            f"   message:   {operation['description']}",
+            f"   started:   {operation['created_at']}",
+            f"   updated:   {operation['updated_at']}",
+        ]
+    else:
+        lines.append("   There is no last operation available for this service instance.")
+    apps = [b for b in p.state.bindings_of(name) if b["app"]]
+    lines += ["", "Showing bound apps:"]
+    if apps:
+        lines.append("   name   binding name   status   message   guid   created_at")
+        lines += [
+            f"   {b['app']}      {(b.get('last_operation') or {}).get('type', 'create')} "
+            f"{(b.get('last_operation') or {}).get('state', 'succeeded')}      {b['guid']}"
+            for b in apps
+        ]
+    else:
+        lines.append("   There are no bound apps for this service instance.")
+    lines += [
+        "",
+        "Showing sharing info:",
+        "   This service instance is not currently being shared.",
+        "",
+        "Showing upgrade status:",
+        *upgrade_status(instance, plan),
+        "",
+    ]
+    return lines
 
 
-class Broker:
-    def __init__(self, state: State) -> None:
-        registered = state.data.get("broker", {})
-        routed = state.data.get("apps", {}).get(registered.get("app"), {}).get("url")  # the route of a pushed broker
-        self.url = (routed or os.environ.get("CF_BROKER_URL", "")).rstrip("/")
-        user, _, password = registered.get("auth", os.environ.get("CF_BROKER_AUTH", "")).partition(":")
-        self.session = requests.Session()
-        self.session.auth = (user, password)
-        self.session.headers["X-Broker-API-Version"] = "2.17"
-        self._catalog: list[dict[str, Any]] | None = None
-
-    @property
-    def catalog(self) -> list[dict[str, Any]]:
-        if self._catalog is None:
-            self._catalog = self.request("GET", "/v2/catalog")["services"]
-        return self._catalog
-
-    def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self.session.request(method, self.url + path, timeout=120, **kwargs)
-        if response.status_code >= 400:
-            body = response.json() if response.content else {}
-            raise CfError(f"Service broker error: {body.get('description', response.reason)}")
-        return response.json() if response.content else {}
-
-    def service(self, name: str) -> dict[str, Any]:
-        for service in self.catalog:
-            if service["name"] == name:
-                return service
-        raise CfError(f"Service offering '{name}' not found.")
-
-    def plan(self, service: dict[str, Any], name: str) -> dict[str, Any]:
-        for plan in service["plans"]:
-            if plan["name"] == name or plan["id"] == name:
-                return plan
-        raise CfError(f"The plan {name} could not be found for service {service['name']}")
+def service_key(p: Platform, name: str, key: str) -> list[str]:
+    p.state.instance(name)
+    binding = p.state.data["bindings"].get(f"{name}/{key}")
+    if binding is None or "credentials" not in binding:
+        raise CfError(f"No service key {key} found for service instance {name}")
+    if p.options.guid:
+        return [binding["guid"]]
+    # CC answers from the credentials it stored; it does not ask the broker. Go's encoder: sorted, 2 spaces.
+    shown = json.dumps({"credentials": binding["credentials"]}, indent=2, sort_keys=True, ensure_ascii=False)
+    return [f"Getting key {key} for service instance {name} as {USER}...", "", shown, ""]
 
 
-class State:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data: dict[str, dict[str, Any]] = (
-            json.loads(path.read_text()) if path.exists() else {"instances": {}, "bindings": {}}
+def upgrade_service(p: Platform, name: str) -> list[str]:
+    """cf upgrade-service: CC's PATCH with the plan's maintenance_info version (description dropped)."""
+    instance = p.state.instance(name)
+    if not p.options.f:
+        print(
+            "Warning: This operation may be long running and will block further operations on the service "
+            "instance until it's completed"
         )
-
-    def save(self) -> None:
-        self.path.write_text(json.dumps(self.data))
-
-    def instance(self, name: str) -> dict[str, Any]:
-        if name not in self.data["instances"]:
-            raise CfError(f"Service instance '{name}' not found")
-        return self.data["instances"][name]
-
-
-def parameters(value: str | None) -> dict[str, Any] | None:
-    """cf's -c: inline JSON, or the path of a JSON file."""
-    if value is None:
-        return None
-    path = Path(value)
-    text = path.read_text() if path.is_file() else value
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise CfError(
-            "Invalid configuration provided for -c flag. Please provide a valid JSON object "
-            "or path to a file containing a valid JSON object."
-        ) from None
+        if not confirm(f"Do you really want to upgrade the service instance {name}?"):
+            return ["Upgrade cancelled", ""]
+    lines = [f"Upgrading service instance {name} {WHERE}", ""]
+    plan = p.plans()[instance["plan_id"]]
+    target = plan.get("maintenance_info")
+    if not upgrade_available(instance, plan):
+        return [*lines, "No upgrade is available.", "OK", ""]
+    waiting(p, lines)
+    if cf_services.send_update(p, name, instance, plan, None, target) == "in progress":
+        return [*lines, in_progress("Upgrade", name), "OK", ""]
+    return [*lines, f"Upgrade of service instance {name} complete.", "OK", ""]
 
 
-def binding_body(instance: dict[str, Any], params: dict[str, Any] | None, app: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "service_id": instance["service_id"],
-        "plan_id": instance["plan_id"],
-        "context": {"platform": "cloudfoundry", "organization_guid": ORG, "space_guid": SPACE},
-    }
-    if app:
-        app_guid = str(uuid.uuid5(uuid.NAMESPACE_DNS, app))
-        body["app_guid"] = app_guid
-        body["bind_resource"] = {"app_guid": app_guid}
-    if params is not None:
-        body["parameters"] = params
-    return body
+def upgrade_available(instance: dict[str, Any], plan: dict[str, Any]) -> bool:
+    """CC's upgrade_available: the versions differ, as plain strings ({} standing in for none)."""
+    return (instance.get("maintenance_info") or {}).get("version") != (plan.get("maintenance_info") or {}).get(
+        "version"
+    )
 
 
-def run(arguments: list[str], broker: Broker, state: State) -> str:
-    command, rest = arguments[0], arguments[1:]
+def upgrade_status(instance: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    if upgrade_available(instance, plan):
+        description = (plan.get("maintenance_info") or {}).get("description", "")
+        return [
+            "   There is an upgrade available for this service.",
+            "",
+            f"   Upgrade description: {description}",
+            f"   TIP: You can upgrade using 'cf upgrade-service {instance['name']}'",
+        ]
+    if (instance.get("maintenance_info") or {}).get("version"):
+        return ["   There is no upgrade available for this service."]
+    return ["   Upgrades are not supported by this broker."]
+
+
+def env(p: Platform, app: str) -> list[str]:
+    """What the app finds in VCAP_SERVICES: one entry per binding of it, as CC builds them."""
+    services: dict[str, list[dict[str, Any]]] = {}
+    for binding in p.state.data["bindings"].values():
+        if binding["app"] != app or "credentials" not in binding:
+            continue
+        instance = p.state.instance(binding["instance"])
+        offering = next(s for s in p.catalog if s["id"] == instance["service_id"])
+        services.setdefault(offering["name"], []).append(
+            {
+                "label": offering["name"],
+                "provider": None,
+                "plan": p.plans()[instance["plan_id"]]["name"],
+                "name": binding["instance"],
+                "tags": offering.get("tags", []),
+                "instance_guid": instance["guid"],
+                "instance_name": binding["instance"],
+                "binding_guid": binding["guid"],
+                "binding_name": None,
+                "credentials": binding["credentials"],
+                "syslog_drain_url": None,
+                "volume_mounts": [],
+            }
+        )
+    shown = json.dumps(services, indent=2, sort_keys=True, ensure_ascii=False)
+    application = json.dumps({"application_name": app, "space_name": SPACE.space_name}, indent=2, sort_keys=True)
+    return [
+        f"Getting env variables for app {app} {WHERE}",
+        "System-Provided:",
+        f"VCAP_SERVICES: {shown}",
+        "",
+        f"VCAP_APPLICATION: {application}",
+        "",
+        "No user-provided env variables have been set",
+        "",
+    ]
+
+
+def restage(p: Platform, app: str) -> list[str]:
+    return [f"Restaging app {app} {WHERE}", "", "Staging app and tracing logs...", "", "OK", ""]
+
+
+COMMANDS: dict[str, Callable[..., list[str]]] = {
+    "create-service": cf_services.create_service,
+    "update-service": cf_services.update_service,
+    "upgrade-service": upgrade_service,
+    "delete-service": cf_services.delete_service,
+    "bind-service": cf_services.bind_service,
+    "unbind-service": cf_services.unbind_service,
+    "create-service-key": cf_services.create_service_key,
+    "delete-service-key": cf_services.delete_service_key,
+    "service-key": service_key,
+    "service": service,
+    "env": env,
+    "restage": restage,
+    "set-env": cf_apps.set_env,
+    "push": cf_apps.push,
+    "start": cf_apps.start,
+    "restart": cf_apps.restart,
+    "create-service-broker": cf_apps.create_service_broker,
+    "enable-service-access": cf_apps.enable_service_access,
+}
+
+
+def parse(arguments: list[str]) -> tuple[str, argparse.Namespace]:
+    command = arguments[0] if arguments else "help"
     parser = argparse.ArgumentParser(prog=f"cf {command}")
     parser.add_argument("-c")
     parser.add_argument("-p")
     parser.add_argument("-f", action="store_true")
+    parser.add_argument("-w", "--wait", action="store_true")
     parser.add_argument("--guid", action="store_true")
     parser.add_argument("--params", action="store_true")
     parser.add_argument("--no-start", action="store_true")
     parser.add_argument("positional", nargs="*")
-    options = parser.parse_args(rest)
-    names = options.positional
-    if command == "create-service":
-        service_name, plan_name, name = names
-        service = broker.service(service_name)
-        plan = broker.plan(service, plan_name)
-        guid = str(uuid.uuid4())
-        body = {
-            "service_id": service["id"],
-            "plan_id": plan["id"],
-            "organization_guid": ORG,
-            "space_guid": SPACE,
-            "context": {"platform": "cloudfoundry", "organization_guid": ORG, "space_guid": SPACE},
-        }
-        if (given := parameters(options.c)) is not None:
-            body["parameters"] = given
-        broker.request("PUT", f"/v2/service_instances/{guid}", json=body)
-        state.data["instances"][name] = {"guid": guid, "service_id": service["id"], "plan_id": plan["id"]}
-        return f"Creating service instance {name} in org docs / space docs as {USER}...\nOK"
-    if command == "update-service":
-        (name,) = names
-        instance = state.instance(name)
-        body = {"service_id": instance["service_id"]}
-        if options.p:
-            instance["plan_id"] = body["plan_id"] = broker.plan(
-                next(s for s in broker.catalog if s["id"] == instance["service_id"]), options.p
-            )["id"]
-        if (given := parameters(options.c)) is not None:
-            body["parameters"] = given
-        broker.request("PATCH", f"/v2/service_instances/{instance['guid']}", json=body)
-        return f"Updating service instance {name} as {USER}...\nOK"
-    if command == "service":
-        (name,) = names
-        instance = state.instance(name)
-        if options.guid:
-            return instance["guid"]
-        fetched = broker.request("GET", f"/v2/service_instances/{instance['guid']}")
-        if options.params:
-            return json.dumps(fetched.get("parameters", {}), indent=2)
-        return f"name:            {name}\nguid:            {instance['guid']}"
-    if command == "delete-service":
-        (name,) = names
-        instance = state.instance(name)
-        query = {"service_id": instance["service_id"], "plan_id": instance["plan_id"]}
-        broker.request("DELETE", f"/v2/service_instances/{instance['guid']}", params=query)
-        del state.data["instances"][name]
-        return f"Deleting service {name} in org docs / space docs as {USER}...\nOK"
-    if command in ("create-service-key", "bind-service"):
-        app, name, key = (
-            (None, names[0], names[1]) if command == "create-service-key" else (names[0], names[1], names[0])
-        )
-        instance = state.instance(name)
-        guid = str(uuid.uuid4())
-        path = f"/v2/service_instances/{instance['guid']}/service_bindings/{guid}"
-        answer = broker.request("PUT", path, json=binding_body(instance, parameters(options.c), app))
-        state.data["bindings"][f"{name}/{key}"] = {"guid": guid, "credentials": answer["credentials"]}
-        if app:
-            return f"Binding service instance {name} to app {app} in org docs / space docs as {USER}...\nOK"
-        return f"Creating service key {key} for service instance {name} as {USER}...\nOK"
-    if command == "service-key":
-        name, key = names
-        binding = state.data["bindings"].get(f"{name}/{key}")
-        if binding is None:
-            raise CfError(f"No service key {key} found for service instance {name}")
-        credentials = json.dumps({"credentials": binding["credentials"]}, indent=2)
-        return f"Getting key {key} for service instance {name} as {USER}...\n\n{credentials}"
-    if command == "env":
-        (app,) = names
-        services = [
-            {"name": key.split("/")[0], "label": "s3", "credentials": binding["credentials"]}
-            for key, binding in state.data["bindings"].items()
-            if key.endswith(f"/{app}")
-        ]
-        return json.dumps({"VCAP_SERVICES": {"s3": services}}, indent=2)
-    if command in ("delete-service-key", "unbind-service"):
-        name, key = (names[0], names[1]) if command == "delete-service-key" else (names[1], names[0])
-        instance = state.instance(name)
-        binding = state.data["bindings"].pop(f"{name}/{key}")
-        query = {"service_id": instance["service_id"], "plan_id": instance["plan_id"]}
-        broker.request(
-            "DELETE", f"/v2/service_instances/{instance['guid']}/service_bindings/{binding['guid']}", params=query
-        )
-        return "OK"
-    if command == "restage":
-        return f"Restaging app {names[0]} in org docs / space docs as {USER}...\nOK"
-    if command in PLATFORM_COMMANDS:
-        return PLATFORM_COMMANDS[command](names, options, broker, state)
-    raise CfError(f"'{command}' is not a cf command this stand-in knows.")
-
-
-# --- what an operator does: push the broker as Cloud Foundry would run it, and register it -------
-
-
-def set_env(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
-    app, name, value = names
-    state.data.setdefault("apps", {}).setdefault(app, {"env": {}})["env"][name] = value
-    return f"Setting env variable {name} for app {app} in org docs / space docs as {USER}...\nOK"
-
-
-def push(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
-    """Start the Procfile's command with the manifest's and cf set-env's variables, as a CF container would."""
-    manifest = yaml.safe_load(Path("manifest.yml").read_text())["applications"][0]
-    app = state.data.setdefault("apps", {}).setdefault(manifest["name"], {"env": {}})
-    stop(app)
-    if options.no_start:
-        return f"Pushing app {manifest['name']}...\nOK"
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BROKER_", "CF_"))},
-        **{k: str(v) for k, v in manifest.get("env", {}).items()},
-        **app["env"],
-        "AWS_ENDPOINT_URL": os.environ["CF_AWS_ENDPOINT_URL"],  # the platform's AWS: the tests' local one
-        "VCAP_APPLICATION": json.dumps({"application_name": manifest["name"]}),
-        "PORT": str(port),
-    }
-    # The buildpack's install: a virtualenv with requirements.txt alone (testing/production_venv.py).
-    python = Path(os.environ["CF_APP_PYTHON"])
-    env["PATH"] = f"{python.parent}:{env.get('PATH', '')}"
-    process = subprocess.Popen(
-        procfile_command("--bind", f"127.0.0.1:{port}", python=python),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.environ["CF_APP_LOG"], "a"),  # noqa: SIM115 - the app outlives this command
-        start_new_session=True,
-    )
-    app.update(pid=process.pid, url=f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise CfError(
-                f"App {manifest['name']} crashed at start (see its logs: cf logs {manifest['name']} --recent)"
-            )
-        try:
-            if requests.get(f"{app['url']}/health", timeout=2).status_code == 200:
-                return f"Pushing app {manifest['name']}...\nroutes: {app['url']}\nOK"
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise CfError("Start app timeout")
-
-
-def stop(app: dict[str, Any]) -> None:
-    if app.get("pid"):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(app["pid"], signal.SIGTERM)
-        app["pid"] = None
-
-
-def restart(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
-    options.no_start = False
-    return push(names, options, broker, state).replace("Pushing", "Starting")
-
-
-def create_service_broker(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
-    """The Cloud Controller fetches the catalog with the credentials it was given."""
-    _name, user, password, url = names
-    # The platform's router: https://APP.DOMAIN reaches the app of that name.
-    app = urlsplit(url).hostname.split(".")[0]  # type: ignore[union-attr]
-    routed = state.data.get("apps", {}).get(app, {}).get("url")
-    if not routed:
-        raise CfError(f"The service broker could not be reached: {url}")
-    state.data["broker"] = {"app": app, "auth": f"{user}:{password}"}
-    services = Broker(state).catalog
-    return f"Creating service broker {names[0]} as {USER}...\n{len(services)} service(s) offered\nOK"
-
-
-def enable_service_access(names: list[str], options: argparse.Namespace, broker: Broker, state: State) -> str:
-    service = broker.service(names[0])
-    return f"Enabling access to all plans of service offering {service['name']} for all orgs as {USER}...\nOK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-PLATFORM_COMMANDS = {
-    "set-env": set_env,
-    "push": push,
-    "restart": restart,
-    "start": restart,
-    "create-service-broker": create_service_broker,
-    "enable-service-access": enable_service_access,
-}
+    return command, parser.parse_args(arguments[1:])
 
 
 def main() -> int:
     state = State(Path(os.environ["CF_STATE"]))
+    command, options = parse(sys.argv[1:])
     try:
-        print(run(sys.argv[1:], Broker(state), state))
+        if command not in COMMANDS:
+            raise CfError(f"'{command}' is not a registered command. See 'cf help -a'")
+        platform = Platform(state, options)
+        if state.data["jobs"]:  # what CC's workers did since the last command
+            run_due(platform.broker, state, platform.plans())
+        print("\n".join(COMMANDS[command](platform, *options.positional)))
     except CfError as error:
-        print(f"{error}\nFAILED")
+        detail = f"Job ({uuid.uuid4()}) failed: {error}" if error.job else str(error)
+        print(detail, file=sys.stderr)
+        print("FAILED")
         return 1
     finally:
         state.save()

@@ -6,7 +6,9 @@ bucket of a dozen objects is "big"."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from botocore.exceptions import ClientError
 
 from broker.model import s3_configuration
 from testing.buckets import versioned_bucket_with_leftovers
+from testing.clients import user_exists
+from testing.faults import hooked, waits_for
 from testing.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
 
 SMALL = 3
@@ -151,3 +155,98 @@ def test_last_operation_of_a_deprovision_that_never_began_is_failed(osb: OSBClie
     assert polled.status_code == 200
     assert polled.json()["state"] == "failed"
     assert "deprovision the instance again" in polled.json()["description"]
+
+
+@pytest.fixture(scope="module")
+def other_broker(backend: Backend) -> Iterator[BrokerServer]:
+    """A second broker process on the same backend, to race the first."""
+    with BrokerServer(backend.settings(deprovision_sync_max_objects=SMALL)) as server:
+        yield server
+
+
+def refused_as_being_deleted(response: Any) -> bool:
+    body = response.json()
+    return (
+        response.status_code == 422 and body["error"] == "ConcurrencyError" and "being deleted" in body["description"]
+    )
+
+
+def emptying(s3: Any, name: str) -> bool:
+    """The bucket still carries the deleting mark and the lifecycle rules that expire everything."""
+    tags = {t["Key"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    return "s3-broker:deleting" in tags and rules == s3_configuration.emptying_rules()
+
+
+def finish_deletion(osb: OSBClient, instance: str) -> None:
+    for _ in range(20):
+        polled = last_operation(osb, instance)
+        if polled.status_code == 410 or polled.json()["state"] != "in progress":
+            return
+
+
+def test_update_and_bind_of_a_bucket_being_deleted_are_422_being_deleted(osb: OSBClient, s3: Any) -> None:
+    instance = big_bucket(osb, s3)
+    assert delete(osb, instance, accepts_incomplete=True).status_code == 202
+    updated = osb.update(instance, parameters={"versioning": False})
+    assert refused_as_being_deleted(updated), updated.text
+    binding = new_id()
+    bound = osb.bind(instance, binding)
+    assert refused_as_being_deleted(bound), bound.text
+    assert emptying(s3, bucket(instance))
+    assert osb.get_instance(instance).status_code == 404  # the spec's GET knows only 200 and 404
+    finish_deletion(osb, instance)
+    assert osb.update(instance, parameters={"versioning": False}).status_code == 404
+
+
+def test_an_update_racing_an_asynchronous_deletion_keeps_the_bucket_being_deleted(
+    small_broker: BrokerServer, other_broker: BrokerServer, s3: Any
+) -> None:
+    """The update has read the live instance; the other broker starts the deletion before it writes."""
+    osb = small_broker.osb()
+    instance = big_bucket(osb, s3)
+    started = threading.Event()
+    with (
+        hooked(small_broker, "before-call.s3.PutBucketLifecycleConfiguration", waits_for(started)),
+        ThreadPoolExecutor(1) as pool,
+    ):
+        update = pool.submit(osb.update, instance, None, {"lifecycle": {"expire_after_days": 30}})
+        deleting = delete(other_broker.osb(), instance, accepts_incomplete=True)
+        assert deleting.status_code == 202, deleting.text
+        started.set()
+        updated = update.result()
+    assert refused_as_being_deleted(updated), updated.text
+    assert emptying(s3, bucket(instance))
+    finish_deletion(osb, instance)
+    assert not exists(s3, bucket(instance))
+
+
+def test_a_bind_racing_an_asynchronous_deletion_gets_no_key_and_leaves_no_user(
+    small_broker: BrokerServer, other_broker: BrokerServer, s3: Any, iam: Any
+) -> None:
+    """The bind has read the live instance; the other broker's deletion sweeps the users before it makes its own."""
+    osb = small_broker.osb()
+    instance, binding = big_bucket(osb, s3), new_id()
+    started = threading.Event()
+    with hooked(small_broker, "before-call.iam.CreateUser", waits_for(started)), ThreadPoolExecutor(1) as pool:
+        bind = pool.submit(osb.bind, instance, binding)
+        deleting = delete(other_broker.osb(), instance, accepts_incomplete=True)
+        assert deleting.status_code == 202, deleting.text
+        started.set()
+        bound = bind.result()
+    assert refused_as_being_deleted(bound), bound.text
+    assert not user_exists(iam, binding)
+    assert emptying(s3, bucket(instance))
+
+
+def test_every_poll_sweeps_the_binding_users_of_a_bucket_being_deleted(
+    backend: Backend, osb: OSBClient, s3: Any, iam: Any
+) -> None:
+    """A user the deprovision's sweep could not see (a racing bind, IAM's listing lagging) goes at the next poll."""
+    instance = big_bucket(osb, s3)
+    assert delete(osb, instance, accepts_incomplete=True).status_code == 202
+    late = new_id()
+    iam.create_user(UserName=f"cf-s3-{late}", Path=backend.settings().user_path(instance))
+    polled = last_operation(osb, instance)
+    assert polled.json()["state"] == "in progress", polled.text
+    assert not user_exists(iam, late)

@@ -25,7 +25,7 @@ def test_credentials_carry_both_platforms_names(osb: OSBClient, instance: str, i
     assert c["aws_access_key_id"] == c["access_key_id"]
     assert c["aws_secret_access_key"] == c["secret_access_key"]
     assert c["aws_region"] == c["region"] == REGION
-    assert c["deploy_env"] == ""
+    assert "deploy_env" not in c  # DEPLOY_ENV is not set: nothing to tell the app
     assert c["permissions"] == "read-write"
     assert c["iam_user_arn"].endswith(f":user/cf-s3-broker/{instance}/{user_name(binding_id)}")
     assert c["endpoint"].startswith("http://127.0.0.1:")
@@ -37,6 +37,18 @@ def test_credentials_carry_both_platforms_names(osb: OSBClient, instance: str, i
     tags = {t["Key"]: t["Value"] for t in user["Tags"]}
     assert tags["s3-broker:instance-id"] == instance
     assert tags["s3-broker:binding-id"] == binding_id
+
+
+def test_credentials_carry_deploy_env_when_the_operator_sets_it(backend: Backend) -> None:
+    with BrokerServer(backend.settings(deploy_env="staging")) as server:
+        osb = server.osb()
+        instance_id, binding_id = new_id(), new_id()
+        assert osb.provision(instance_id).status_code == 201
+        response = osb.bind(instance_id, binding_id)
+        assert response.status_code == 201, response.text
+        assert response.json()["credentials"]["deploy_env"] == "staging"
+        assert osb.unbind(instance_id, binding_id).status_code == 200
+        assert osb.deprovision(instance_id).status_code == 200
 
 
 def test_read_write_key_can_put_get_list_delete(osb: OSBClient, instance: str) -> None:
@@ -206,7 +218,7 @@ def test_path_prefix_limits_the_key_to_its_prefix(osb: OSBClient, instance: str,
     assert refused(s3.put_object, Bucket=c["bucket"], Key="secrets/key.pem", Body=b"x") == "AccessDenied"
     policy = iam.get_user_policy(UserName=user_name(binding_id), PolicyName="s3-bucket-access")["PolicyDocument"]
     listing = next(s for s in policy["Statement"] if s["Sid"] == "ListUnderPrefix")
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["images/*"]}}
+    assert listing["Condition"]["StringLike"] == {"s3:prefix": ["images/*"]}
 
 
 def test_additional_instances_in_the_same_org(osb: OSBClient, instance: str) -> None:
@@ -369,3 +381,14 @@ def test_fifteen_binds_at_once_on_one_instance(osb: OSBClient, instance: str) ->
     assert [r.status_code for r in responses] == [201] * 15
     keys = {r.json()["credentials"]["access_key_id"] for r in responses}
     assert len(keys) == 15
+
+
+def test_cors_rules_a_read_write_key_sets_show_in_the_instances_parameters(osb: OSBClient, instance: str) -> None:
+    """A read-write key may set the bucket's CORS rules (as docs/users.md says), so `cf service --params`
+    reads them back from S3 every time, even for an instance made without any."""
+    assert "cors_rules" not in osb.get_instance(instance).json().get("parameters", {})
+    key = s3_with(bind(osb, instance))
+    rules = [{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"]}]
+    key.put_bucket_cors(Bucket=f"cf-s3-{instance}", CORSConfiguration={"CORSRules": rules})
+    shown = osb.get_instance(instance).json()["parameters"]
+    assert shown["cors_rules"] == rules

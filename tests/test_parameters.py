@@ -173,7 +173,13 @@ def test_tag_refusals_say_the_tag_rule() -> None:
         "(tag keys are 1-128 and values 0-256 characters of letters, digits, spaces and _ . : / = + - @; "
         "keys may not start with aws: or s3-broker:)"
     )
-    assert refusal(PRIVATE, {"tags": {"aws:x": "v"}}) == f"parameter 'tags' has a key that is not allowed {rule}"
+    assert (
+        refusal(PRIVATE, {"tags": {"aws:x": "v"}})
+        == f"parameter 'tags' has a key that is not allowed: \"aws:x\" {rule}"
+    )
+    long_key = {"ok": "v", "x" * 200 + "!": "v"}
+    assert f'not allowed: "{"x" * 40}..." (tag keys' in refusal(PRIVATE, {"tags": long_key})
+    assert 'not allowed: "a\\nb"' in refusal(PRIVATE, {"tags": {"a\nb": "v"}})
     assert refusal(PRIVATE, {"tags": {"k": "\u00e9"}}) == f"parameter 'tags.k' has a value that is not allowed {rule}"
     assert refusal(PRIVATE, {"tags": "x"}) == "parameter 'tags' must be a JSON object, not \"x\""
     assert refusal(PRIVATE, {"tags": {"k": 5}}) == "parameter 'tags.k' must be a string, not 5"

@@ -97,3 +97,4 @@ def test_a_trickled_body_gets_408(procfile_port: int) -> None:
             except TimeoutError:
                 connection.sendall(b" ")
         assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"did not arrive within 2 seconds" in answer  # BODY_DEADLINE, as SHORT_WAITS sets it

@@ -78,7 +78,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     identity = check_aws_access(settings, clients.sts)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
-    probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
+    probe = KeyProbe(
+        settings.aws_region, settings.aws_endpoint_url, MAX_POOL_CONNECTIONS, read_timeout=settings.aws_read_timeout
+    )
     users = Users(clients.iam, probe, settings.iam_permissions_boundary_arn, pool)
     bindings = Bindings(
         settings,
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     in_flight = InFlight(settings.request_deadline)
 
     app = Flask("broker")
-    app.wsgi_app = BodyLimits(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = BodyLimits(app.wsgi_app, seconds=settings.body_deadline)  # type: ignore[method-assign]
     # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
     app.extensions["s3_broker.aws"] = clients
     app.extensions["s3_broker.probe"] = probe

@@ -33,7 +33,6 @@ def binding_credentials(
         "aws_access_key_id": key.access_key_id,
         "aws_secret_access_key": key.secret_access_key,
         "aws_region": region,
-        "deploy_env": deploy_env,
         # cloud.gov names
         "bucket": bucket,
         "access_key_id": key.access_key_id,
@@ -45,6 +44,8 @@ def binding_credentials(
         "iam_user_arn": user_arn,
         "permissions": config.permissions,
     }
+    if deploy_env:  # left out when the operator set none: an empty string tells an app nothing
+        credentials["deploy_env"] = deploy_env
     if config.path_prefix:
         credentials["path_prefix"] = config.path_prefix
     if config.additional_instances:

@@ -26,6 +26,7 @@ _TYPE_NAMES = {
     "array": "a list",
     "object": "a JSON object",
 }
+MAX_KEY_SHOWN = 40  # of a refused tag key in the error: enough to find it, not a page of it
 _TAG_RULE = (
     "tag keys are 1-128 and values 0-256 characters of letters, digits, spaces and _ . : / = + - @; "
     "keys may not start with aws: or s3-broker:"
@@ -95,6 +96,14 @@ def _path(error: ValidationError) -> str:
     return ".".join(parts) if parts else ""
 
 
+def _bad_key(error: ValidationError) -> str:
+    """The first key no pattern allows, quoted as JSON (a hostile key prints as text), cut short."""
+    patterns = [re.compile(ecma_regex(pattern)) for pattern in error.schema.get("patternProperties", {})]
+    keys = sorted(key for key in error.instance if not any(pattern.search(key) for pattern in patterns))
+    key = keys[0] if keys else ""
+    return json.dumps(key if len(key) <= MAX_KEY_SHOWN else key[:MAX_KEY_SHOWN] + "...")
+
+
 def _describe(error: ValidationError, schema: dict[str, Any]) -> str:
     path = _path(error)
     if error.validator == "additionalProperties" and not path:
@@ -102,7 +111,7 @@ def _describe(error: ValidationError, schema: dict[str, Any]) -> str:
         unknown = sorted(set(error.instance) - set(schema.get("properties", {})))
         return f"unknown parameter {', '.join(repr(name) for name in unknown)}. Allowed parameters: {allowed}."
     if path == "tags" and error.validator in ("additionalProperties", "patternProperties"):
-        return f"parameter 'tags' has a key that is not allowed ({_TAG_RULE})"
+        return f"parameter 'tags' has a key that is not allowed: {_bad_key(error)} ({_TAG_RULE})"
     if path.startswith("tags.") and error.validator == "pattern":
         return f"parameter '{path}' has a value that is not allowed ({_TAG_RULE})"
     if error.validator == "type":

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import deadlines
 from broker.aws.buckets import Buckets
 from broker.aws.clients import run_concurrently
 from broker.aws.users import UserExists, Users
@@ -28,7 +27,7 @@ from broker.model.names import NO_NAMES, Names
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
-from broker.operations import rotation
+from broker.operations import deletion_fence, external_access, rotation
 from broker.operations.binding_keys import BindingKeys
 from broker.operations.user_sweep import Sweep, sweep_users
 from broker.policy import documents
@@ -92,12 +91,12 @@ class Bindings:
                 predecessor_id=predecessor_binding_id,
                 parameters=parameters,
             )
-        self._check_external_buckets(config)
+        external_access.check_buckets(self.settings, config)
         instance, others = self._read_instances(instance_id, config, context_org)
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
         instances = [instance, *others.values()]
         expiry = Expiry.after(datetime.now(UTC), config.expires_in_days) if config.expires_in_days else None
-        document = self.key_policy(config, buckets, instances, expiry)
+        document = self.key_policy(config, buckets, instances, expiry, context_org)
         user_name = self.settings.user_name(binding_id)
         # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
@@ -106,7 +105,7 @@ class Bindings:
         if not created and expiry:
             # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
             expiry = expiry_from_tags(existing_tags, config.expires_in_days) or expiry
-            document = self.key_policy(config, buckets, instances, expiry)
+            document = self.key_policy(config, buckets, instances, expiry, context_org)
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
@@ -114,9 +113,7 @@ class Bindings:
             probes = self.keys.wait_until_works(
                 made[0], user_name, binding_id, buckets[0], config.path_prefix or "", denial_expected
             )
-            # Past its deadline the platform may have given up and sent an unbind that found nothing:
-            # a key handed out now would live on untracked, so it is taken back instead.
-            deadlines.check("handing out the new key")
+            deletion_fence.check_before_handing_out(self.buckets, buckets[0], instance_id)
         except BaseException:
             self.keys.roll_back(user_name, made, created_user=created)
             raise
@@ -163,26 +160,24 @@ class Bindings:
     def _restricted_to_platform(self, config: BindingConfig) -> bool:
         return any(self._platform_limits(config))
 
-    def _check_external_buckets(self, config: BindingConfig) -> None:
-        """External buckets are other accounts' buckets: never one of this broker's instances."""
-        for bucket in config.external_buckets:
-            if bucket.startswith(self.settings.bucket_prefix):
-                raise InvalidParameters(
-                    f"external_buckets: {bucket!r} is named like a bucket of this broker (prefix "
-                    f"{self.settings.bucket_prefix!r}); external_buckets are for buckets of other AWS accounts. "
-                    "To reach another service instance of your own org, use additional_instances with its GUID."
-                )
-
     def key_policy(
-        self, config: BindingConfig, buckets: list[str], instances: list[StoredInstance], expiry: Expiry | None
+        self,
+        config: BindingConfig,
+        buckets: list[str],
+        instances: list[StoredInstance],
+        expiry: Expiry | None,
+        context_org: str | None = None,
     ) -> dict[str, Any]:
+        """The key's policy; `instances[0]` is the bound one, `context_org` the org the binding is made in."""
         source_cidrs, vpc_endpoints = self._platform_limits(config)
+        accounts = external_access.accounts_for(self.settings, self.own_account, config, instances[0], context_org)
         document = documents.user_policy(
             buckets,
             read_only=config.read_only,
             write_only=config.write_only,
             path_prefix=config.path_prefix,
             external_buckets=config.external_buckets,
+            external_accounts=accounts,
             own_account=self.own_account,
             kms_key_arns=[arn for s in instances if (arn := s.record.config.kms_key_arn)],
             s3_service=self.settings.s3_service_name,
@@ -240,7 +235,8 @@ class Bindings:
 
         run_concurrently(self.pool, [lambda guid=guid: read(guid) for guid in wanted])
         instance = found[instance_id]
-        if instance is None:
+        if instance is None:  # 422 while a deletion runs, 404 after
+            deletion_fence.refuse_if_being_deleted(self.buckets, self.settings.bucket_name(instance_id), instance_id)
             raise NotFound(f"Instance {instance_id} does not exist, so it cannot be bound.")
         if config.additional_instances and not context_org:
             raise InvalidParameters(

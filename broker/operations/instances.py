@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from broker import __version__, deadlines, rollback
+from broker import __version__, rollback
 from broker.aws.buckets import BucketNotEmpty, Buckets
-from broker.errors import AsyncRequired, BadRequest, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
+from broker.errors import AsyncRequired, BadRequest, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
 from broker.model.maintenance import check_offered
 from broker.model.names import NO_NAMES, Names
@@ -18,7 +18,6 @@ from broker.model.parameters import (
     InstanceConfig,
     check_characters,
     check_kms_key_allowed,
-    fingerprint,
     instance_config_for_create,
     instance_config_for_update,
 )
@@ -28,18 +27,14 @@ from broker.model.records import (
     StoredInstance,
     deleting_since,
     instance_tags,
-    provisioning_marker,
 )
+from broker.operations.deletion_fence import being_deleted
+from broker.operations.provisioning import Provisioning
 from broker.operations.user_sweep import Sweep
 from broker.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A concurrent provision of the same instance is waited for this long before answering 422.
-JOIN_WAIT = 10.0
-JOIN_POLL = 0.2
-# The provision that made a bucket marks it within milliseconds; none after this means it died.
-NO_MARKER_GRACE = 1.0
 # The `operation` an asynchronous deprovision hands the platform, which sends it back to last_operation.
 DEPROVISION_OPERATION = "deprovision"
 # The states of an operation, as OSB's last_operation names them.
@@ -53,6 +48,7 @@ class Instances:
         self.settings = settings
         self.catalog = catalog
         self.buckets = buckets
+        self.provisioning = Provisioning(settings, buckets)
         # Deletes the binding users left on an instance, as many as the request's time allows.
         self.remove_bindings = remove_bindings
 
@@ -80,62 +76,7 @@ class Instances:
             names=names,
         )
         check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
-        bucket = self.settings.bucket_name(instance_id)
-        digest = fingerprint(record.identity())
-        tags = self.buckets.create_or_find(bucket, record.config.options.object_ownership)
-        if tags is None:  # this request made the bucket: it alone configures it
-            self._configure(bucket, record, digest, made_now=True)
-            return True
-        return self._join(instance_id, bucket, record, digest, tags)
-
-    def _configure(self, bucket: str, record: InstanceRecord, digest: str, *, made_now: bool) -> None:
-        self.buckets.finish(bucket, record, digest, made_now=made_now)
-        log.info("provisioned instance %s as bucket %s", record.instance_id, bucket)
-
-    def _join(
-        self, instance_id: str, bucket: str, record: InstanceRecord, digest: str, tags: list[dict[str, str]]
-    ) -> bool:
-        """The bucket was there already: a repeat, a conflict, a provision in progress, or one that died.
-
-        A provision in progress with the same request is waited for (within the request's time);
-        one that died (no marker after a moment, or a marker older than any request can run) is
-        taken over. Returns True if this request finished the bucket.
-        """
-        waited = 0.0
-        while True:
-            if deleting_since(tags) is not None:
-                raise ConcurrencyError(
-                    f"Instance {instance_id} is still being deleted (bucket {bucket}). Try again once it is gone."
-                )
-            stored = self.buckets.read_from(tags)
-            if stored is not None:
-                if stored.identity() == record.identity():
-                    return False
-                raise Conflict(
-                    f"Instance {instance_id} already exists (bucket {bucket}) with other settings. "
-                    "Use `cf update-service` to change them."
-                )
-            marker = provisioning_marker(tags)
-            died = (marker is None and waited >= NO_MARKER_GRACE) or (
-                marker is not None and time.time() - marker.started > deadlines.LONGER_THAN_ANY_REQUEST
-            )
-            if not died and marker is not None and marker.digest != digest:
-                raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
-            if died:
-                log.warning("taking over bucket %s, left half-made by a provision that did not finish", bucket)
-                self._configure(bucket, record, digest, made_now=False)
-                return True
-            if waited >= JOIN_WAIT:
-                raise ConcurrencyError(
-                    f"Instance {instance_id} is being provisioned by another request. Try again in a minute."
-                )
-            time.sleep(JOIN_POLL)
-            waited += JOIN_POLL
-            tags = self.buckets.read_tags(bucket)
-            if tags is None:
-                raise ConcurrencyError(
-                    f"The other provision of instance {instance_id} failed and removed its bucket. Try again."
-                )
+        return self.provisioning.settle(record)
 
     def update(
         self, instance_id: str, plan_id: str | None, parameters: Any, maintenance_version: str | None = None
@@ -143,7 +84,7 @@ class Instances:
         """Change the bucket's plan or settings; an upgrade (maintenance_info) follows in broker/operations/upgrade."""
         check_characters(parameters)  # bad input is refused before the reads, not only before the writes
         bucket = self.settings.bucket_name(instance_id)
-        current = self.read_complete(instance_id)
+        current = self.read_complete(instance_id, changing=True)
         current_plan = self.catalog.plan(current.plan_id)
         new_plan = self.catalog.plan(plan_id) if plan_id else current_plan
         check_offered(new_plan, maintenance_version)
@@ -162,11 +103,21 @@ class Instances:
             )
         try:
             self.buckets.configure(bucket, current.config, config)
-            self.buckets.write_tags(bucket, updated)
+            # Again right before the write that makes the update stick: the tags it writes would drop
+            # the mark of a deletion begun meanwhile (see deletion_fence).
+            tags = self.buckets.read_tags(bucket)
+            if tags is not None and deleting_since(tags) is None:
+                self.buckets.write_tags(bucket, updated)
+                log.info("updated instance %s", instance_id)
+                return
         except BaseException:
             self._restore(bucket, current, config)
             raise
-        log.info("updated instance %s", instance_id)
+        if tags is not None:
+            self._restore(bucket, current, config)
+            # The update may have replaced the rules that expire everything: they go back.
+            self.buckets.start_emptying(bucket, tags, deleting_since(tags) or time.time())
+        raise being_deleted(instance_id, bucket)
 
     def _restore(self, bucket: str, previous: InstanceRecord, attempted: InstanceConfig) -> None:
         """After a failed update, put back what the update may have changed (best effort)."""
@@ -201,8 +152,13 @@ class Instances:
                         "unfinished uploads): deleting them takes longer than one request, so the broker deletes them "
                         "asynchronously. Deprovision with accepts_incomplete=true (Cloud Foundry sends it)."
                     )
-                self.buckets.start_emptying(bucket, tags, time.time())
+                started = time.time()
+                self.buckets.start_emptying(bucket, tags, started)
                 self.remove_bindings(instance_id)  # keys go now; the bucket follows once empty
+                # An update that looked just before the mark went on may have written its tags over it.
+                now = self.buckets.read_tags(bucket)
+                if now is not None and deleting_since(now) is None:
+                    self.buckets.start_emptying(bucket, now, started)
                 log.info(
                     "deprovisioning instance %s: S3 empties bucket %s, last_operation deletes it", instance_id, bucket
                 )
@@ -260,6 +216,9 @@ class Instances:
             if sweep.finished:
                 return SUCCEEDED, f"Bucket {bucket} is emptied and deleted."
             return IN_PROGRESS, self._users_left_description(bucket, sweep)
+        # Every poll, not only the deprovision: a bind racing it, or IAM's listing lagging behind,
+        # may have left a user whose key would keep writing to the bucket.
+        self.remove_bindings(instance_id)
         since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
         return IN_PROGRESS, (
             f"S3 is deleting the objects of bucket {bucket} (lifecycle rules set {since}; expiry can take a few "
@@ -277,21 +236,30 @@ class Instances:
     def _users_left_description(bucket: str, sweep: Sweep) -> str:
         return f"Bucket {bucket} is deleted; the broker is deleting the {sweep.left} binding users left on it."
 
-    def read(self, instance_id: str) -> StoredInstance:
-        stored = self.buckets.read(self.settings.bucket_name(instance_id))
+    def read(self, instance_id: str, *, changing: bool = False) -> StoredInstance:
+        """The instance; NotFound if there is none, and for a bucket being deleted, unless `changing`
+        it (update, bind), which is then a ConcurrencyError, as the OSB spec has it."""
+        bucket = self.settings.bucket_name(instance_id)
+        tags = self.buckets.read_tags(bucket)
+        if changing and deleting_since(tags) is not None:
+            raise being_deleted(instance_id, bucket)
+        stored = self.buckets.read_from(tags)
         if stored is None:
             raise NotFound(f"Instance {instance_id} does not exist.")
         return stored
 
-    def read_complete(self, instance_id: str) -> InstanceRecord:
-        """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests)."""
-        stored = self.read(instance_id)
+    def read_complete(self, instance_id: str, *, changing: bool = False) -> InstanceRecord:
+        """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests).
+
+        CORS rules are read even when the broker set none: a read-write key may set them
+        (docs/users.md), and `cf service --params` must show what the bucket does.
+        """
+        stored = self.read(instance_id, changing=changing)
         bucket = self.settings.bucket_name(instance_id)
         config = stored.record.config
         if stored.options_read:
             config = replace(config, options=self.buckets.read_options(bucket, stored))
-        if stored.cors_digest:
-            config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
+        config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
         return replace(stored.record, config=config)
 
     def parameters(self, instance_id: str) -> tuple[InstanceRecord, dict[str, Any]]:

@@ -16,6 +16,9 @@ from broker.settings import Settings, SettingsError, aws_configured, from_env, o
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_AWS_PORT = 5000
+# The KMS key docs/users.md's example names, allowed by the local backend unless ALLOWED_KMS_KEY_ARNS
+# says otherwise: made up in moto's account (moto's S3 does not ask KMS about the keys it is given).
+LOCAL_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple[str, int] | None = None) -> Settings:
@@ -90,6 +93,7 @@ def _start_local(environ: MutableMapping[str, str]) -> Settings:
         environ["BROKER_USERNAME"] = environ.get("BROKER_USERNAME") or "broker"
         environ["BROKER_PASSWORD"] = environ.get("BROKER_PASSWORD") or backend.made_up_secret()
     environ.setdefault("AWS_REGION", US_EAST_1)
+    environ.setdefault("ALLOWED_KMS_KEY_ARNS", LOCAL_KMS_KEY)
     # Check the naming settings before starting anything.
     checked = from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
     try:
@@ -122,6 +126,7 @@ s3-broker: broker at http://127.0.0.1:{port}  user {settings.broker_username}  p
     {broker}/v2/service_instances/11111111-2222-3333-4444-555555555555 \\
     -d '{{"service_id":"2b7a1f4e-6c1d-4a8e-9f3b-5d2c8e0a7b61","plan_id":"8f1e3c2a-4b5d-4e6f-8a7b-9c0d1e2f3a41","organization_guid":"org","space_guid":"space"}}'
   (README.md walks through binding and using the key with the AWS CLI)
+s3-broker: KMS keys users may name in kms_key_arn: {", ".join(settings.allowed_kms_key_arns) or "none"}
 """,
         flush=True,
     )
