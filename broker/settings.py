@@ -105,7 +105,10 @@ class Settings:
         return f"{self.bucket_prefix}{instance_id}"
 
     def user_name(self, binding_id: str) -> str:
-        return f"{self.iam_user_prefix}{binding_id}"
+        """IAM user names are case-insensitive on AWS: ids differing only in case name one user. The id
+        is lower-cased so every IAM (the local one is case-sensitive) sees them meet; the user's
+        binding-id tag, compared exactly, tells them apart."""
+        return f"{self.iam_user_prefix}{binding_id.lower()}"
 
     def user_path(self, instance_id: str) -> str:
         """Binding users live under a path per instance, so one ListUsers call finds an instance's users."""

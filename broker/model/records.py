@@ -200,6 +200,11 @@ class ProvisioningMarker:
     started: float
 
 
+def carries_broker_mark(tag_set: list[dict[str, str]] | None) -> bool:
+    """Whether a bucket carries any of the broker's tags: one without is not the broker's to touch."""
+    return any(tag["Key"].startswith(TAG_PREFIX) for tag in tag_set or [])
+
+
 def provisioning_tags(digest: str, started: float) -> list[dict[str, str]]:
     return [{"Key": PROVISIONING, "Value": f"{digest} {int(started)}"}]
 

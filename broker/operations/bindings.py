@@ -211,6 +211,11 @@ class Bindings:
             raise ConcurrencyError(
                 f"Binding {binding_id} was being deleted while this bind ran. Try the bind again."
             ) from None
+        if existing_tags.get(records.BINDING_ID) not in (None, binding_id):
+            raise Conflict(
+                f"Binding {binding_id} would share IAM user {user_name} with binding "
+                f"{existing_tags[records.BINDING_ID]}: IAM user names ignore case. Use another binding id."
+            )
         if existing_tags.get(records.BINDING_DIGEST) != tags[records.BINDING_DIGEST]:
             raise Conflict(
                 f"Binding {binding_id} already exists with other parameters. "
@@ -275,6 +280,8 @@ class Bindings:
             _arn, tags = self.users.read(user_name)
         except NotFound:
             raise missing(f"Binding {binding_id} does not exist (no IAM user {user_name}).") from None
+        if tags.get(records.BINDING_ID) not in (None, binding_id):  # the same name but another case
+            raise missing(f"Binding {binding_id} does not exist (IAM user {user_name} is another binding's).")
         if tags.get(records.INSTANCE_ID) != instance_id:
             raise missing(f"Binding {binding_id} does not belong to instance {instance_id}.")
 

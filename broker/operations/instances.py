@@ -25,11 +25,12 @@ from broker.model.records import (
     MAX_TAGS,
     InstanceRecord,
     StoredInstance,
+    carries_broker_mark,
     deleting_since,
     instance_tags,
 )
 from broker.operations.deletion_fence import being_deleted
-from broker.operations.provisioning import Provisioning
+from broker.operations.provisioning import Provisioning, not_the_brokers
 from broker.operations.user_sweep import Sweep
 from broker.settings import Settings
 
@@ -138,6 +139,8 @@ class Instances:
             if sweep.removed or not sweep.finished:
                 return self._users_left(instance_id, sweep, async_allowed)
             raise Gone(f"Instance {instance_id} does not exist (no bucket {bucket}).")
+        if not carries_broker_mark(tags):
+            raise Gone(not_the_brokers(bucket))
         stored = self.buckets.read_from(tags)
         deleting = deleting_since(tags) is not None
         if deleting or (stored is not None and stored.record.config.delete_objects):
