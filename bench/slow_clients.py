@@ -38,6 +38,10 @@ SETUPS: dict[str, tuple[dict[str, str], list[str]]] = {
     ),
     "gthread 2x64": ({"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "64"}, []),
     "gevent 2 workers (Procfile now)": ({}, []),
+    # Connections per gevent worker (GUNICORN_WORKER_CONNECTIONS): 1,000 was the default before.
+    "gevent 2x1000 (before)": ({"GUNICORN_WORKER_CONNECTIONS": "1000"}, []),
+    "gevent 2x2000": ({"GUNICORN_WORKER_CONNECTIONS": "2000"}, []),
+    "gevent 2x4000": ({"GUNICORN_WORKER_CONNECTIONS": "4000"}, []),
 }
 
 
