@@ -32,6 +32,7 @@ from broker.logs import configure_logging
 from broker.model.catalog import load_catalog
 from broker.operations.bindings import Bindings
 from broker.operations.instances import Instances
+from broker.operations.names import NameRefresh
 from broker.operations.upgrade import Upgrades
 from broker.settings import Settings, from_env
 
@@ -92,7 +93,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     instances = Instances(settings, catalog, buckets, bindings.remove_all_of)
     upgrades = Upgrades(settings, instances, bindings, buckets, users, pool)
-    service_broker = S3ServiceBroker(catalog, instances, bindings, upgrades)
+    names = NameRefresh(settings, buckets, users, pool)
+    service_broker = S3ServiceBroker(catalog, instances, bindings, upgrades, names)
     metrics = metrics_from_environment()
     in_flight = InFlight(settings.request_deadline)
 

@@ -13,17 +13,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import __version__
 from broker.aws.buckets import Buckets
 from broker.aws.clients import run_concurrently
 from broker.aws.users import UserExists, Users
 from broker.errors import BrokerError, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
 from broker.model import records
 from broker.model.access_keys import AccessKey
-from broker.model.binding_records import binding_tags, expiry_from_tags
+from broker.model.binding_records import expiry_from_tags, user_tags
 from broker.model.catalog import Catalog
 from broker.model.credentials import binding_credentials
 from broker.model.expiry import Expiry
+from broker.model.names import NO_NAMES, Names
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
@@ -72,10 +72,12 @@ class Bindings:
         parameters: Any,
         context_org: str | None = None,
         predecessor_binding_id: str | None = None,
+        names: Names = NO_NAMES,
     ) -> BindResult:
         """Make (or, for the same request again, renew) the binding's user and a key that works.
 
-        With `predecessor_binding_id` (OSB 2.17 rotation) the options are the predecessor's.
+        With `predecessor_binding_id` (OSB 2.17 rotation) the options are the predecessor's. The
+        user's name tags are the instance's, with those the bind's context gives (org, space).
         """
         plan = self.catalog.plan(plan_id)
         config = binding_config(plan, parameters)
@@ -98,10 +100,11 @@ class Bindings:
         user_name = self.settings.user_name(binding_id)
         # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
-        user_arn, created, user_tags = self._claim_user(user_name, binding_id, instance_id, digest, config, expiry)
+        tags = user_tags(instance_id, binding_id, digest, config, expiry, instance.record.names.merged(names))
+        user_arn, created, existing_tags = self._claim_user(user_name, binding_id, instance_id, tags)
         if not created and expiry:
             # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
-            expiry = expiry_from_tags(user_tags, config.expires_in_days) or expiry
+            expiry = expiry_from_tags(existing_tags, config.expires_in_days) or expiry
             document = self.key_policy(config, buckets, instances, expiry, context_org)
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
@@ -191,26 +194,13 @@ class Bindings:
         return document
 
     def _claim_user(
-        self,
-        user_name: str,
-        binding_id: str,
-        instance_id: str,
-        digest: str,
-        config: BindingConfig,
-        expiry: Expiry | None,
+        self, user_name: str, binding_id: str, instance_id: str, tags: dict[str, str]
     ) -> tuple[str, bool, dict[str, str]]:
         """Create the binding's user, its options recorded in its tags; or, if this very request made it
         before, take it over.
 
         Returns the user's ARN, whether it was created now, and its tags.
         """
-        tags = {
-            records.INSTANCE_ID: instance_id,
-            records.BINDING_ID: binding_id,
-            records.BINDING_DIGEST: digest,
-            records.VERSION: __version__,
-            **binding_tags(config, expiry),
-        }
         try:
             return self.users.create(user_name, self.settings.user_path(instance_id), tags), True, tags
         except UserExists:
@@ -226,7 +216,7 @@ class Bindings:
                 f"Binding {binding_id} would share IAM user {user_name} with binding "
                 f"{existing_tags[records.BINDING_ID]}: IAM user names ignore case. Use another binding id."
             )
-        if existing_tags.get(records.BINDING_DIGEST) != digest:
+        if existing_tags.get(records.BINDING_DIGEST) != tags[records.BINDING_DIGEST]:
             raise Conflict(
                 f"Binding {binding_id} already exists with other parameters. "
                 "Unbind it (or delete the service key) first."

@@ -13,6 +13,7 @@ from broker.aws.buckets import BucketNotEmpty, Buckets
 from broker.errors import AsyncRequired, BadRequest, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
 from broker.model.maintenance import check_offered
+from broker.model.names import NO_NAMES, Names
 from broker.model.parameters import (
     InstanceConfig,
     check_characters,
@@ -60,6 +61,7 @@ class Instances:
         space_guid: str,
         parameters: Any,
         maintenance_version: str | None = None,
+        names: Names = NO_NAMES,
     ) -> bool:
         """Create the instance's bucket; True if created, False if an identical one already exists."""
         plan = self.catalog.plan(plan_id)
@@ -72,6 +74,7 @@ class Instances:
             space_guid=space_guid,
             config=instance_config_for_create(plan, parameters),
             version=__version__,
+            names=names,
         )
         check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
         return self.provisioning.settle(record)
