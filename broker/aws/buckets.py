@@ -237,15 +237,13 @@ class Buckets:
 
     def start_emptying(self, bucket: str, tags: list[dict[str, str]], started: float) -> None:
         """Mark the bucket as being deleted (any broker process can then finish the job), let S3 expire
-        everything in it, and deny every write to it. Each call is idempotent: a retry repeats them."""
+        everything, deny all writes (other instances' keys may name it). Each call is idempotent."""
         with aws_errors(f"mark bucket {bucket} for deletion"):
             self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": deleting_tags(tags, started)})
-        # Keys of other instances may still name the bucket (additional_instances): writes stop too.
         with aws_errors(f"set the rules and the policy that empty bucket {bucket}"):
             rules = {"Rules": s3_configuration.emptying_rules()}
             self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rules)
-            no_writes = documents.deleting_bucket_policy(bucket, self.region)
-            self.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(no_writes))
+            self.s3.put_bucket_policy(Bucket=bucket, Policy=documents.deleting_bucket_policy(bucket, self.region))
 
     def empty_some(self, bucket: str, limit: int) -> int:
         """One bounded step of emptying: up to `limit` versions and delete markers (at most one page),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,8 +101,8 @@ def public_access_block(public: bool) -> dict[str, bool]:
 DELETING_SID = "NoWritesWhileDeleting"
 
 
-def deleting_bucket_policy(bucket: str, region: str) -> dict[str, Any]:
-    """The whole bucket policy of a bucket being deleted: nobody writes to it any more.
+def deleting_bucket_policy(bucket: str, region: str) -> str:
+    """The whole bucket policy of a bucket being deleted, as JSON text: nobody writes to it any more.
 
     Every key that still names the bucket (another instance's, through additional_instances)
     would otherwise keep it from ever emptying. One Deny without a condition, for everyone: the
@@ -115,4 +116,4 @@ def deleting_bucket_policy(bucket: str, region: str) -> dict[str, Any]:
         "Action": ["s3:PutObject"],
         "Resource": [objects_arn(bucket, partition=partition_of(region))],
     }
-    return {"Version": VERSION, "Statement": [deny]}
+    return json.dumps({"Version": VERSION, "Statement": [deny]})
