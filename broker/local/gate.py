@@ -58,6 +58,14 @@ FORBIDDEN, BAD_REQUEST = "403 Forbidden", "400 Bad Request"
 QUERY_ERROR = "AuthorizationQueryParametersError"
 
 StartResponse = Callable[..., Any]
+CREATE_BUCKET = threading.Lock()
+
+
+def creates_bucket(environ: dict[str, Any], path: str) -> bool:
+    """A path-style CreateBucket: PUT /BUCKET with no query."""
+    return environ["REQUEST_METHOD"] == "PUT" and not environ.get("QUERY_STRING") and "/" not in path.strip("/")
+
+
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
@@ -127,6 +135,12 @@ class LocalGate:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = raw_path(environ)
         signed = "HTTP_AUTHORIZATION" in environ
+        if signed and creates_bucket(environ, path):
+            # moto looks for the bucket and creates it in two steps: two CreateBucket calls at once
+            # (us-east-1 lets its owner repeat one) made a second bucket of the name that replaced
+            # the first, objects and all. S3 creates a bucket once.
+            with CREATE_BUCKET:
+                return list(self.app(environ, start_response))
         if signed or environ["REQUEST_METHOD"] == "OPTIONS" or path == "/" or path.startswith("/moto-api"):
             return self.app(environ, start_response)  # signed calls, CORS preflights, moto's own API
         query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
