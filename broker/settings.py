@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broker.aws_names import IAM_NAME_CHARACTERS, IAM_USER_NAME_MAX, S3_BUCKET_NAME_MAX, S3_RESERVED_PREFIXES, US_EAST_1
-
-GUID_LENGTH = 36
+from broker.aws_names import US_EAST_1
+from broker.setting_values import (
+    SettingsError,
+    check_bucket_prefix,
+    check_iam_user_path,
+    check_iam_user_prefix,
+    parse_cidrs,
+    parse_external_accounts,
+    parse_kms_key_arns,
+    parse_vpc_endpoint_ids,
+)
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalog.yml"
-
-
-class SettingsError(ValueError):
-    """A setting is missing or wrong; the broker must not start."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Settings:
     allowed_source_cidrs: tuple[str, ...] = ()
     allowed_vpc_endpoint_ids: tuple[str, ...] = ()
     allowed_kms_key_arns: tuple[str, ...] = ()
+    # Accounts whose buckets keys may name in external_buckets: (account id, org GUID or None for every org).
+    allowed_external_accounts: tuple[tuple[str, str | None], ...] = ()
     key_propagation_timeout: float = 30.0
     request_deadline: float = 30.0
     deploy_env: str = ""
@@ -43,6 +47,15 @@ class Settings:
     # uploads) within the request; a bigger one is emptied asynchronously, S3's lifecycle rules doing
     # the bulk and each last_operation poll deleting up to this many more (at most one listing page).
     deprovision_sync_max_objects: int = 1000
+    # Waits: production's values, settable so a test suite need not sit them out.
+    # A request body must arrive within this many seconds (408 otherwise; broker/http/bodies.py).
+    body_deadline: float = 10.0
+    # Per AWS attempt: AWS answers these calls in well under a second, so a few seconds means it hangs.
+    # A setting may shorten it, not lengthen it (other bounds count on at most this).
+    aws_read_timeout: float = 6.0
+    # botocore's cap on one retry's wait (its own default); it waits a random part of
+    # min(1 s x 2^attempt, this) after a throttle.
+    aws_retry_max_backoff: float = 20.0
 
     def __post_init__(self) -> None:
         check_bucket_prefix(self.bucket_prefix)
@@ -52,6 +65,10 @@ class Settings:
             raise SettingsError("BROKER_USERNAME and BROKER_PASSWORD must both be set")
         if self.key_propagation_timeout < 0:
             raise SettingsError("KEY_PROPAGATION_TIMEOUT must be zero or more seconds")
+        if not 0 < self.aws_read_timeout <= Settings.aws_read_timeout:
+            raise SettingsError(
+                f"AWS_READ_TIMEOUT must be more than 0 and at most {Settings.aws_read_timeout:g} seconds"
+            )
         if not 0 <= self.deprovision_sync_max_objects <= 1000:
             raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 (one listing page)")
 
@@ -71,11 +88,27 @@ class Settings:
         """How KMS names S3 in `kms:ViaService` for this region."""
         return f"s3.{self.aws_region}.{dns_suffix(self.partition)}"
 
+    @property
+    def external_account_ids(self) -> tuple[str, ...]:
+        """Every account external buckets may belong to, whatever the org (what the boundary allows)."""
+        return tuple(sorted({account for account, _org in self.allowed_external_accounts}))
+
+    def external_accounts_for(self, orgs: Collection[str]) -> tuple[str, ...]:
+        """The accounts a binding made for these orgs may reach: those open to every one of the orgs."""
+        open_to: dict[str, set[str | None]] = {}
+        for account, org in self.allowed_external_accounts:
+            open_to.setdefault(account, set()).add(org)
+        orgs = set(orgs)
+        return tuple(sorted(a for a, allowed in open_to.items() if None in allowed or (orgs and orgs <= allowed)))
+
     def bucket_name(self, instance_id: str) -> str:
         return f"{self.bucket_prefix}{instance_id}"
 
     def user_name(self, binding_id: str) -> str:
-        return f"{self.iam_user_prefix}{binding_id}"
+        """IAM user names are case-insensitive on AWS: ids differing only in case name one user. The id
+        is lower-cased so every IAM (the local one is case-sensitive) sees them meet; the user's
+        binding-id tag, compared exactly, tells them apart."""
+        return f"{self.iam_user_prefix}{binding_id.lower()}"
 
     def user_path(self, instance_id: str) -> str:
         """Binding users live under a path per instance, so one ListUsers call finds an instance's users."""
@@ -94,90 +127,6 @@ def partition_of(region: str) -> str:
 
 def dns_suffix(partition: str) -> str:
     return DNS_SUFFIXES.get(partition, "amazonaws.com")
-
-
-def check_bucket_prefix(prefix: str) -> None:
-    """A bucket prefix must leave a valid S3 bucket name once a GUID is appended.
-
-    It must not be empty: the broker's own policy allows `arn:aws:s3:::PREFIX*`, which an empty
-    prefix would turn into every bucket of the account. It ends with '-' so that it reads as a
-    namespace of its own.
-    """
-    if len(prefix) + GUID_LENGTH > S3_BUCKET_NAME_MAX:
-        raise SettingsError(
-            f"BUCKET_PREFIX {prefix!r} is too long: at most {S3_BUCKET_NAME_MAX - GUID_LENGTH} characters"
-        )
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*-", prefix):
-        raise SettingsError(
-            f"BUCKET_PREFIX {prefix!r} must start with a lower-case letter or digit, hold only a-z, 0-9 and '-', "
-            "and end with '-' (an empty prefix would let the broker's policy reach every bucket of the account)"
-        )
-    if prefix.startswith(S3_RESERVED_PREFIXES):
-        raise SettingsError(f"BUCKET_PREFIX {prefix!r} uses a prefix S3 reserves")
-
-
-def check_iam_user_prefix(prefix: str) -> None:
-    if len(prefix) + GUID_LENGTH > IAM_USER_NAME_MAX:
-        raise SettingsError(
-            f"IAM_USER_PREFIX {prefix!r} is too long: at most {IAM_USER_NAME_MAX - GUID_LENGTH} characters"
-        )
-    if not re.fullmatch(IAM_NAME_CHARACTERS, prefix):
-        raise SettingsError(
-            f"IAM_USER_PREFIX {prefix!r} must be non-empty and hold only letters, digits and + = , . @ _ -"
-        )
-
-
-def check_iam_user_path(path: str) -> None:
-    """IAM's path form, minus what a policy's ARN would read as a wildcard or a policy variable.
-
-    The broker policy's user ARNs are `user${IAM_USER_PATH}*/...`: a '*' or '?' in the path would
-    let the broker manage users at any path, and '${' would be taken for a policy variable.
-    """
-    if not re.fullmatch(r"/([\x21-\x7e]+/)?", path):
-        raise SettingsError(f"IAM_USER_PATH {path!r} must start and end with '/' and hold printable ASCII only")
-    if any(character in path for character in "*?$"):
-        raise SettingsError(
-            f"IAM_USER_PATH {path!r} may not hold '*', '?' or '$': in the broker policy's user ARNs they are a "
-            "wildcard or a policy variable, and would let the broker manage users at other paths"
-        )
-
-
-def parse_cidrs(value: str) -> tuple[str, ...]:
-    cidrs = tuple(part.strip() for part in value.split(",") if part.strip())
-    for cidr in cidrs:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError as error:
-            raise SettingsError(f"ALLOWED_SOURCE_CIDRS: {cidr!r} is not an IP range ({error})") from None
-    return cidrs
-
-
-VPC_ENDPOINT_ID = re.compile(r"vpce-[0-9a-f]{8}([0-9a-f]{9})?")
-
-
-def parse_vpc_endpoint_ids(value: str) -> tuple[str, ...]:
-    """The platform's S3 VPC endpoints: requests through them count as from the platform."""
-    ids = tuple(part.strip() for part in value.split(",") if part.strip())
-    for endpoint_id in ids:
-        if not VPC_ENDPOINT_ID.fullmatch(endpoint_id):
-            raise SettingsError(
-                f"ALLOWED_VPC_ENDPOINT_IDS: {endpoint_id!r} is not a VPC endpoint id (vpce- and 8 or 17 hex digits)"
-            )
-    return ids
-
-
-KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
-
-
-def parse_kms_key_arns(value: str, partition: str) -> tuple[str, ...]:
-    """The KMS keys tenants may name in kms_key_arn: full key ARNs of this partition."""
-    arns = tuple(part.strip() for part in value.split(",") if part.strip())
-    for arn in arns:
-        if not KMS_KEY_ARN.fullmatch(arn) or arn.split(":")[1] != partition:
-            raise SettingsError(
-                f"ALLOWED_KMS_KEY_ARNS: {arn!r} is not a KMS key ARN (arn:{partition}:kms:REGION:ACCOUNT:key/ID)"
-            )
-    return arns
 
 
 def flag(environ: Mapping[str, str], name: str) -> bool:
@@ -256,10 +205,14 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         allowed_source_cidrs=parse_cidrs(environ.get("ALLOWED_SOURCE_CIDRS", "")),
         allowed_vpc_endpoint_ids=parse_vpc_endpoint_ids(environ.get("ALLOWED_VPC_ENDPOINT_IDS", "")),
         allowed_kms_key_arns=parse_kms_key_arns(environ.get("ALLOWED_KMS_KEY_ARNS", ""), partition_of(region)),
+        allowed_external_accounts=parse_external_accounts(environ.get("ALLOWED_EXTERNAL_ACCOUNT_IDS", "")),
         key_propagation_timeout=timeout,
         request_deadline=seconds(environ, "REQUEST_DEADLINE", 30.0),
         deploy_env=environ.get("DEPLOY_ENV", ""),
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         deprovision_sync_max_objects=sync_max_objects,
+        body_deadline=seconds(environ, "BODY_DEADLINE", Settings.body_deadline),
+        aws_read_timeout=seconds(environ, "AWS_READ_TIMEOUT", Settings.aws_read_timeout),
+        aws_retry_max_backoff=seconds(environ, "AWS_RETRY_MAX_BACKOFF", Settings.aws_retry_max_backoff),
     )

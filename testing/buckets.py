@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from testing.harness import BASIC, OSBClient, new_id
 
 
 def bucket(instance_id: str) -> str:
     return f"cf-s3-{instance_id}"
+
+
+def bucket_exists(s3: Any, instance_id: str) -> bool:
+    """One HeadBucket call (a listing of every bucket would grow with the session)."""
+    try:
+        s3.head_bucket(Bucket=bucket(instance_id))
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchBucket"):
+            return False
+        raise
 
 
 def versioned_bucket_with_leftovers(osb: OSBClient, s3: Any, files: int) -> str:

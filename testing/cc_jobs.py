@@ -90,13 +90,15 @@ def poll(broker: cc.BrokerClient, state: State, job: dict[str, Any], plan: dict[
         if status != "in progress":
             finish(state, job, record, status, description)
             return status
+        if description:  # CC shows the broker's latest word on the operation
+            set_operation(record, job["type"], "in progress", description)
         job["interval"] = cc.next_poll_in(answer.retry_after, job.get("interval"))
         job["due"] = time.time() + job["interval"]
         if job["due"] > deadline:  # CC's handle_timeout
             verb = {"create": "provision", "delete": "deprovision"}.get(job["type"], job["type"])
             finish(state, job, record, "failed", f"Service Broker failed to {verb} within the required time.")
             if job["type"] in ("create", "bind"):
-                orphan(state, path, ids)
+                orphan(broker, state, path, ids)
             return "failed"
 
 
@@ -104,8 +106,8 @@ def finish(state: State, job: dict[str, Any], record: dict[str, Any], status: st
     set_operation(record, job["type"], status, description)
     if status == "succeeded" and job["type"] in ("delete", "unbind"):
         forget(state, record)
-    if status == "succeeded" and job["type"] == "update" and job.get("plan_id"):
-        record["plan_id"] = job["plan_id"]
+    if status == "succeeded" and job.get("adopt"):  # an update's proposed plan and maintenance_info
+        record.update(job["adopt"])
     if job in state.data["jobs"]:
         state.data["jobs"].remove(job)
 
@@ -138,10 +140,11 @@ def start_poll(
     return job
 
 
-def orphan(state: State, path: str, ids: dict[str, str]) -> None:
-    """CC's orphan mitigation: a DELETE now, retried 2**n minutes apart (CF_ORPHAN_RETRY_UNIT s) until 200/410."""
+def orphan(broker: cc.BrokerClient, state: State, path: str, ids: dict[str, str]) -> None:
+    """CC's orphan mitigation: a DELETE at once, retried 2**n minutes apart (CF_ORPHAN_RETRY_UNIT s) until 200/410."""
     job = {"id": str(uuid.uuid4()), "kind": "orphan", "path": path, "ids": ids, "attempt": 0, "due": time.time()}
     state.data["jobs"].append(job)
+    run_orphan(broker, state, job)
 
 
 def run_orphan(broker: cc.BrokerClient, state: State, job: dict[str, Any]) -> None:

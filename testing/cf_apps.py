@@ -20,7 +20,7 @@ import yaml
 
 from testing import cloud_controller as cc
 from testing.cc_jobs import CfError
-from testing.cf_services import USER, USER_GUID, WHERE, Platform
+from testing.cf_platform import USER, USER_GUID, WHERE, Platform
 from testing.procfile import procfile_command
 
 

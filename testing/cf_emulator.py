@@ -1,8 +1,8 @@
 """A stand-in for the `cf` CLI (v8) in the docs' tests: each command becomes what the Cloud
 Controller (v3) sends the broker, and prints what cf v8 prints for it (the cf CLI's
 command/v7/*_command.go). testing/cloud_controller.py holds CC's requests and how it reads the
-answers, testing/cc_jobs.py its polling and orphan mitigation, testing/cf_services.py and
-testing/cf_apps.py the commands.
+answers, testing/cc_jobs.py its polling and orphan mitigation, testing/cf_platform.py what every
+command shares, testing/cf_services.py and testing/cf_apps.py the commands.
 
 The broker is at CF_BROKER_URL with CF_BROKER_AUTH (user:pass), or the app that
 `cf create-service-broker` registered. What CC remembers is in CF_STATE, a JSON file. Only what
@@ -23,7 +23,7 @@ from typing import Any
 from testing import cf_apps, cf_services
 from testing import cloud_controller as cc
 from testing.cc_jobs import CfError, State, run_due
-from testing.cf_services import SPACE, USER, WHERE, Platform
+from testing.cf_platform import SPACE, USER, USER_GUID, WHERE, Platform, confirm, in_progress, waiting
 
 
 def service(p: Platform, name: str) -> list[str]:
@@ -31,7 +31,7 @@ def service(p: Platform, name: str) -> list[str]:
     if p.options.guid:
         return [instance["guid"]]
     if p.options.params:  # CC asks the broker (instances_retrievable) and shows its parameters
-        answer = p.broker.send("GET", f"/v2/service_instances/{instance['guid']}", cf_services.USER_GUID)
+        answer = p.broker.send("GET", f"/v2/service_instances/{instance['guid']}", USER_GUID)
         if answer.status != 200:
             raise CfError(cc.failure(answer))
         return [json.dumps(answer.body.get("parameters", {}), indent=2, sort_keys=True, ensure_ascii=False)]
@@ -79,7 +79,7 @@ def service(p: Platform, name: str) -> list[str]:
         "   This service instance is not currently being shared.",
         "",
         "Showing upgrade status:",
-        upgrade_status(instance, plan),
+        *upgrade_status(instance, plan),
         "",
     ]
     return lines
@@ -97,13 +97,46 @@ def service_key(p: Platform, name: str, key: str) -> list[str]:
     return [f"Getting key {key} for service instance {name} as {USER}...", "", shown, ""]
 
 
-def upgrade_status(instance: dict[str, Any], plan: dict[str, Any]) -> str:
-    current = (instance.get("maintenance_info") or {}).get("version")
-    if current != (plan.get("maintenance_info") or {}).get("version"):
-        return "   There is an upgrade available for this service."
-    if current:
-        return "   There is no upgrade available for this service."
-    return "   Upgrades are not supported by this broker."
+def upgrade_service(p: Platform, name: str) -> list[str]:
+    """cf upgrade-service: CC's PATCH with the plan's maintenance_info version (description dropped)."""
+    instance = p.state.instance(name)
+    if not p.options.f:
+        print(
+            "Warning: This operation may be long running and will block further operations on the service "
+            "instance until it's completed"
+        )
+        if not confirm(f"Do you really want to upgrade the service instance {name}?"):
+            return ["Upgrade cancelled", ""]
+    lines = [f"Upgrading service instance {name} {WHERE}", ""]
+    plan = p.plans()[instance["plan_id"]]
+    target = plan.get("maintenance_info")
+    if not upgrade_available(instance, plan):
+        return [*lines, "No upgrade is available.", "OK", ""]
+    waiting(p, lines)
+    if cf_services.send_update(p, name, instance, plan, None, target) == "in progress":
+        return [*lines, in_progress("Upgrade", name), "OK", ""]
+    return [*lines, f"Upgrade of service instance {name} complete.", "OK", ""]
+
+
+def upgrade_available(instance: dict[str, Any], plan: dict[str, Any]) -> bool:
+    """CC's upgrade_available: the versions differ, as plain strings ({} standing in for none)."""
+    return (instance.get("maintenance_info") or {}).get("version") != (plan.get("maintenance_info") or {}).get(
+        "version"
+    )
+
+
+def upgrade_status(instance: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    if upgrade_available(instance, plan):
+        description = (plan.get("maintenance_info") or {}).get("description", "")
+        return [
+            "   There is an upgrade available for this service.",
+            "",
+            f"   Upgrade description: {description}",
+            f"   TIP: You can upgrade using 'cf upgrade-service {instance['name']}'",
+        ]
+    if (instance.get("maintenance_info") or {}).get("version"):
+        return ["   There is no upgrade available for this service."]
+    return ["   Upgrades are not supported by this broker."]
 
 
 def env(p: Platform, app: str) -> list[str]:
@@ -151,6 +184,7 @@ def restage(p: Platform, app: str) -> list[str]:
 COMMANDS: dict[str, Callable[..., list[str]]] = {
     "create-service": cf_services.create_service,
     "update-service": cf_services.update_service,
+    "upgrade-service": upgrade_service,
     "delete-service": cf_services.delete_service,
     "bind-service": cf_services.bind_service,
     "unbind-service": cf_services.unbind_service,

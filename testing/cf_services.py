@@ -4,102 +4,24 @@ Controller v3 sends (testing/cloud_controller.py) and returns the lines cf v8 pr
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 from testing import cloud_controller as cc
-from testing.cc_jobs import CfError, State, orphan, poll, set_operation, start_poll
-
-SPACE = cc.Space("0c6a3e59-1b8f-4bd4-9a07-1b0f8c2a6d11", "example-org", "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968", "dev")
-USER = "developer@example.com"
-USER_GUID = "683ea748-3092-4ff4-b656-39cacc4d5360"
-WHERE = f"in org {SPACE.org_name} / space {SPACE.space_name} as {USER}..."
-
-
-class Platform:
-    """The Cloud Controller as one cf command sees it: the registered broker, its catalog, the state."""
-
-    def __init__(self, state: State, options: argparse.Namespace) -> None:
-        self.state, self.options = state, options
-        registered = state.data.get("broker", {})
-        routed = state.data["apps"].get(registered.get("app"), {}).get("url")  # the route of a pushed broker
-        user, _, password = registered.get("auth", os.environ.get("CF_BROKER_AUTH", "")).partition(":")
-        self.broker = cc.BrokerClient(routed or os.environ.get("CF_BROKER_URL", ""), (user, password))
-
-    @property
-    def catalog(self) -> list[dict[str, Any]]:
-        if "catalog" not in self.state.data:  # CC keeps the catalog it read at registration
-            answer = self.broker.catalog(USER_GUID)
-            if answer.status != 200:
-                raise CfError(cc.failure(answer))
-            self.state.data["catalog"] = answer.body["services"]
-        return self.state.data["catalog"]
-
-    def plans(self) -> dict[str, dict[str, Any]]:
-        return {plan["id"]: plan for service in self.catalog for plan in service["plans"]}
-
-    def service(self, name: str) -> dict[str, Any]:
-        for service in self.catalog:
-            if service["name"] == name:
-                return service
-        raise CfError(f"Service offering '{name}' not found.")
-
-    def plan(self, service: dict[str, Any], name: str) -> dict[str, Any]:
-        for plan in service["plans"]:
-            if plan["name"] == name:
-                return plan
-        raise CfError(f"The plan {name} could not be found for service offering {service['name']}.")
-
-    def settle(
-        self, kind: str, instance: dict[str, Any], answer: cc.Answer, binding: dict[str, Any] | None = None, **job: Any
-    ) -> str:
-        """After a 202: the job's first poll at once; with --wait, every poll until it ends. Its state."""
-        record = binding or instance
-        started = start_poll(self.state, kind, instance, answer, USER_GUID, binding)
-        started.update(job)
-        plan = self.plans().get(instance["plan_id"], {})
-        status = poll(self.broker, self.state, started, plan, wait=self.options.wait)
-        if status == "failed":
-            verb = "create managed" if kind == "create" else kind
-            raise CfError(f"{verb} could not be completed: {record['last_operation']['description']}", job=True)
-        return status
-
-
-def parameters(value: str | None) -> Any:
-    """cf's -c: inline JSON, or the path of a JSON file."""
-    if value is None:
-        return None
-    path = Path(value)
-    try:
-        return json.loads(path.read_text() if path.is_file() else value)
-    except ValueError:
-        raise CfError(
-            "Invalid configuration provided for -c flag. Please provide a valid JSON object "
-            "or path to a file containing a valid JSON object."
-        ) from None
-
-
-def ids_of(instance: dict[str, Any]) -> dict[str, str]:
-    return {"service_id": instance["service_id"], "plan_id": instance["plan_id"]}
-
-
-def busy(name: str, record: dict[str, Any]) -> None:
-    if (record.get("last_operation") or {}).get("state") == "in progress":
-        raise CfError(f"An operation for service instance {name} is in progress.")
-
-
-def in_progress(verb: str, name: str) -> str:
-    return f"{verb} in progress. Use 'cf services' or 'cf service {name}' to check operation status."
-
-
-def waiting(p: Platform, lines: list[str]) -> None:
-    if p.options.wait:
-        lines += ["Waiting for the operation to complete..", ""]
+from testing.cc_jobs import CfError, orphan, set_operation
+from testing.cf_platform import (
+    SPACE,
+    USER,
+    USER_GUID,
+    WHERE,
+    Platform,
+    busy,
+    confirm,
+    ids_of,
+    in_progress,
+    parameters,
+    waiting,
+)
 
 
 def create_service(p: Platform, service_name: str, plan_name: str, name: str) -> list[str]:
@@ -110,7 +32,7 @@ def create_service(p: Platform, service_name: str, plan_name: str, name: str) ->
     if old and (old["last_operation"]["type"], old["last_operation"]["state"]) != ("create", "failed"):
         return [*lines, "OK", "", f"Service instance {name} already exists"]
     if old:  # a failed create of the same name: CC drops it and cleans up at the broker (precursor)
-        orphan(p.state, f"/v2/service_instances/{old['guid']}", ids_of(old))
+        orphan(p.broker, p.state, f"/v2/service_instances/{old['guid']}", ids_of(old))
     guid = str(uuid.uuid4())
     instance = {"name": name, "guid": guid, "service_id": service["id"], "plan_id": plan["id"]}
     instance["maintenance_info"] = plan.get("maintenance_info")
@@ -118,12 +40,13 @@ def create_service(p: Platform, service_name: str, plan_name: str, name: str) ->
     body = cc.provision_body(ids_of(instance), SPACE, name, parameters(p.options.c), plan.get("maintenance_info"))
     answer = p.broker.put(f"/v2/service_instances/{guid}", body, USER_GUID)
     waiting(p, lines)
-    if answer.status == 202 and cc.well_formed("provision", answer):
+    accepted = answer.status in (200, 201, 202) and cc.well_formed("provision", answer)
+    if accepted and answer.status == 202:
         if p.settle("create", instance, answer) == "in progress":
             return [*lines, in_progress("Create", name), "OK", ""]
-    elif answer.status not in (200, 201):
+    elif not accepted:
         if cc.needs_orphan_mitigation("provision", answer):
-            orphan(p.state, f"/v2/service_instances/{guid}", ids_of(instance))
+            orphan(p.broker, p.state, f"/v2/service_instances/{guid}", ids_of(instance))
         set_operation(instance, "create", "failed", cc.failure(answer))
         raise CfError(f"provision could not be completed: {cc.failure(answer)}", job=True)
     set_operation(instance, "create", "succeeded")
@@ -141,25 +64,32 @@ def update_service(p: Platform, name: str) -> list[str]:
     lines = [f"Updating service instance {name} {WHERE}", ""]
     if plan["id"] == instance["plan_id"] and given is None:  # nothing for the broker: CC does not call it
         return [*lines, "No changes were made.", "OK", ""]
+    maintenance = plan.get("maintenance_info") if plan["id"] != instance["plan_id"] else None
+    waiting(p, lines)
+    if send_update(p, name, instance, plan, given, maintenance) == "in progress":
+        return [*lines, in_progress("Update", name), "OK", ""]
+    return [*lines, f"Update of service instance {name} complete.", "OK", ""]
+
+
+def send_update(
+    p: Platform, name: str, instance: dict[str, Any], plan: dict[str, Any], given: Any, maintenance: Any
+) -> str:
+    """The PATCH CC sends: 'succeeded' or 'in progress', or CfError. Once it succeeds the instance has
+    the plan and the maintenance_info version (CC keeps them as proposed changes until then)."""
     busy(name, instance)
-    changing = plan["id"] != instance["plan_id"]
-    maintenance = plan.get("maintenance_info") if changing else None
     ids = {"service_id": instance["service_id"], "plan_id": plan["id"]}
     body = cc.update_body(ids, instance, SPACE, name, given, maintenance)
     answer = p.broker.patch(f"/v2/service_instances/{instance['guid']}", body, USER_GUID)
-    waiting(p, lines)
+    version = {"version": maintenance["version"]} if maintenance else instance.get("maintenance_info")
+    adopted = {"plan_id": plan["id"], "maintenance_info": version}
     if answer.status == 202:
-        # CC keeps the new plan as a proposed change until the operation succeeds.
-        if p.settle("update", instance, answer, plan_id=plan["id"] if changing else None) == "in progress":
-            return [*lines, in_progress("Update", name), "OK", ""]
-    elif answer.status != 200:
+        return p.settle("update", instance, answer, adopt=adopted)
+    if answer.status != 200:
         set_operation(instance, "update", "failed", cc.failure(answer))
         raise CfError(f"update could not be completed: {cc.failure(answer)}", job=True)
-    instance["plan_id"] = plan["id"]
-    if changing:
-        instance["maintenance_info"] = {"version": maintenance["version"]} if maintenance else None
+    instance.update(adopted)
     set_operation(instance, "update", "succeeded")
-    return [*lines, f"Update of service instance {name} complete.", "OK", ""]
+    return "succeeded"
 
 
 def delete_service(p: Platform, name: str) -> list[str]:
@@ -222,20 +152,20 @@ def bind(p: Platform, name: str, key: str | None, app: str | None) -> str:
     if answer.status == 202:
         service = next(s for s in p.catalog if s["id"] == instance["service_id"])
         if not service.get("bindings_retrievable"):
-            orphan(p.state, path, ids_of(instance))
+            orphan(p.broker, p.state, path, ids_of(instance))
             raise CfError(
                 "bind could not be completed: The service broker responded asynchronously to a request, "
                 "but does not support fetching binding data.",
                 job=True,
             )
         return p.settle("bind", instance, answer, binding)
-    if answer.status in (200, 201) and isinstance(answer.body, dict):
+    if answer.status in (200, 201) and cc.well_formed("bind", answer):
         binding["credentials"] = answer.body.get("credentials", {})
         set_operation(binding, "create", "succeeded")
         return "succeeded"
     p.state.data["bindings"].pop(binding["binding_key"])
     if cc.needs_orphan_mitigation("bind", answer):
-        orphan(p.state, path, ids_of(instance))
+        orphan(p.broker, p.state, path, ids_of(instance))
     raise CfError(f"bind could not be completed: {cc.failure(answer)}", job=True)
 
 
@@ -287,8 +217,3 @@ def delete_service_key(p: Platform, name: str, key: str) -> list[str]:
     if unbind(p, instance, binding) == "in progress":
         return [*lines, "OK", "", "Delete in progress.", ""]
     return [*lines, "OK", ""]
-
-
-def confirm(question: str) -> bool:
-    print(f"{question} [yN]: ", end="", flush=True)
-    return sys.stdin.readline().strip().lower() in ("y", "yes")

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -22,7 +26,7 @@ from botocore.config import Config
 from werkzeug.serving import make_server
 
 from broker.http.app import create_app
-from broker.local import backend
+from broker.local import backend, tls
 from broker.policy import account_policies
 from broker.settings import Settings
 
@@ -36,6 +40,8 @@ SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
 ADMIN_USER = "test-admin"
 # The one customer KMS key the tests' broker allows (moto does not check that it exists).
 ALLOWED_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# The other AWS account the tests' platform lets keys reach with external_buckets (ALLOWED_EXTERNAL_ACCOUNT_IDS).
+EXTERNAL_ACCOUNT = "444455556666"
 
 
 def free_port() -> int:
@@ -54,17 +60,33 @@ class MotoProcess:
 
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    tls_port: int = field(default_factory=free_port)
+    cert_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="local-aws-tls-")))
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def https_endpoint(self) -> str:
+        """The same local AWS over HTTPS, with a self-signed certificate (trust `ca_bundle`)."""
+        return f"https://127.0.0.1:{self.tls_port}"
+
+    @property
+    def ca_bundle(self) -> str:
+        return str(self.cert_dir / tls.CERTIFICATE)
+
     def start(self) -> MotoProcess:
+        # The admin API's token, shared with the server through the environment (backend.admin_call reads it).
+        os.environ.setdefault(backend.ADMIN_TOKEN_ENV, secrets.token_urlsafe(32))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "broker.local.server", "--port", str(self.port)],
+            [
+                *(sys.executable, "-m", "broker.local.server", "--port", str(self.port), "--test-headers"),
+                *("--tls-port", str(self.tls_port), "--cert-dir", str(self.cert_dir)),
+            ],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=None if os.environ.get("LOCAL_AWS_DEBUG") else subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -79,6 +101,7 @@ class MotoProcess:
         if self.process:
             self.process.terminate()
             self.process.wait(timeout=10)
+        shutil.rmtree(self.cert_dir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -129,23 +152,45 @@ class Backend:
         backend.set_enforcement(self.moto.endpoint, enforce=False)
         try:
             facts = backend.local_facts(self.moto.endpoint, base_settings())
-            policy = backend.widened_for_moto(account_policies.broker_policy(facts))
+            policy = account_policies.broker_policy(facts)
             for statement in policy["Statement"]:
                 statement["Action"] = [a for a in statement["Action"] if a not in drop_actions]
             return make_user(self.moto.endpoint, name, policy)
         finally:
             backend.set_enforcement(self.moto.endpoint, enforce=True)
 
-    def client(self, service: str, identity: Identity | None = None) -> Any:
+    def client(
+        self,
+        service: str,
+        identity: Identity | None = None,
+        *,
+        source_ip: str = "",
+        source_vpce: str = "",
+        tls: bool = False,
+    ) -> Any:
+        """A client of the local AWS; `source_ip` / `source_vpce` say where its requests come from
+        (headers only the tests' gate honours: every request really comes from 127.0.0.1); `tls`
+        over HTTPS."""
         identity = identity or self.admin
-        return boto3.client(
+        client = boto3.client(
             service,
-            endpoint_url=self.moto.endpoint,
+            endpoint_url=self.moto.https_endpoint if tls else self.moto.endpoint,
+            verify=self.moto.ca_bundle if tls else None,
             region_name=REGION,
             aws_access_key_id=identity.access_key_id,
             aws_secret_access_key=identity.secret_access_key,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         )
+        extra = {"X-Local-Source-Ip": source_ip, "X-Local-Source-Vpce": source_vpce}
+        if source_ip or source_vpce:
+
+            def add_headers(request: Any, **_: Any) -> None:
+                for name, value in extra.items():
+                    if value:
+                        request.headers[name] = value
+
+            client.meta.events.register("before-send", add_headers)
+        return client
 
     def settings(self, identity: Identity | None = None, **overrides: Any) -> Settings:
         identity = identity or self.broker
@@ -156,7 +201,10 @@ class Backend:
             aws_secret_access_key=identity.secret_access_key,
             iam_permissions_boundary_arn=self.permissions_boundary_arn,
             allowed_kms_key_arns=(ALLOWED_KMS_KEY,),
+            allowed_external_accounts=((EXTERNAL_ACCOUNT, None),),
             key_propagation_timeout=5.0,
+            # A throttled call is still retried, after a few milliseconds rather than up to seconds.
+            aws_retry_max_backoff=0.05,
         )
         return replace(settings, **overrides)
 

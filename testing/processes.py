@@ -14,18 +14,18 @@ from typing import Any
 import requests
 
 from testing.harness import REPO, Backend
-from testing.procfile import procfile_command
+from testing.procfile import SHORT_WAITS, procfile_command
 
 __all__ = ["cf_env", "clean_env", "osb", "procfile_command", "running"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The machine's environment without any AWS account, proxy or broker settings, plus `extra`."""
-    dropped = ("AWS_", "BROKER_", "VCAP_", "PROMETHEUS_")
+    """The machine's environment without any AWS account, proxy or broker settings, with SHORT_WAITS, plus `extra`."""
+    dropped = ("AWS_", "BROKER_", "VCAP_", "PROMETHEUS_", "GUNICORN_KEEPALIVE", "BODY_DEADLINE")
     proxies = {"http_proxy", "https_proxy", "no_proxy", "all_proxy"}
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k.lower() not in proxies}
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
-    return {**env, **extra}
+    return {**env, **SHORT_WAITS, **extra}
 
 
 @contextmanager

@@ -43,7 +43,11 @@ def server_run(backend: Backend) -> dict[str, Any]:
         assert bound.status_code == 201
         fetched = osb(port, AUTH, "GET", binding_path, headers=asked_by)
         assert osb(port, AUTH, "DELETE", binding_path, params=query, headers=asked_by).status_code == 200
-        assert osb(port, ("cc", "wrong-password"), "GET", "/v2/catalog").status_code == 401
+        forged = {
+            "X-Broker-API-Originating-Identity": identity_header("forged-admin"),
+            "X-Broker-API-Request-Identity": "forged-request",
+        }
+        assert osb(port, ("cc", "wrong-password"), "GET", "/v2/catalog", headers=forged).status_code == 401
         malformed = {"X-Broker-API-Originating-Identity": "cloudfoundry not-base64!"}
         assert osb(port, AUTH, "GET", f"/v2/service_instances/{instance_id}", headers=malformed).status_code == 400
         assert osb(port, AUTH, "DELETE", f"/v2/service_instances/{instance_id}", params=query).status_code == 200
@@ -99,6 +103,10 @@ def test_each_osb_request_leaves_one_audit_line_with_who_what_and_outcome(server
     assert unbind["binding_id"] == server_run["binding_id"] and unbind["method"] == "DELETE"
     denied, malformed, deprovision = audit[4], audit[5], audit[6]
     assert (denied["status"], denied["outcome"], denied["originating_identity"]) == (401, "refused", None)
+    # A caller that failed auth claims identities nobody vouches for: they stay out of the audit line.
+    assert denied["authenticated"] is False and denied["request_identity"] is None
+    assert "forged" not in json.dumps(denied)
+    assert provision["authenticated"] is True
     assert malformed["status"] == 400 and malformed["originating_identity"]["malformed"] is True
     assert deprovision["originating_identity"] is None and deprovision["outcome"] == "succeeded"
 
@@ -152,6 +160,24 @@ def test_an_audit_record_holds_no_header_but_the_two_identities() -> None:
     )
     assert "c2VjcmV0" not in json.dumps(record)
     assert record["duration_ms"] == 12.3 and record["request_identity"] == "r-1"
+
+
+def test_an_unauthenticated_request_leaves_out_the_identities_it_claims() -> None:
+    record = audit_record(
+        operation="provision",
+        method="PUT",
+        path="/v2/service_instances/i",
+        view_args={"instance_id": "i"},
+        headers={
+            "X-Broker-API-Originating-Identity": identity_header("someone-else"),
+            "X-Broker-API-Request-Identity": "r-1",
+        },
+        status=401,
+        seconds=0.001,
+    )
+    assert record["authenticated"] is False
+    assert record["originating_identity"] is None and record["request_identity"] is None
+    assert record["instance_id"] == "i" and record["outcome"] == "refused"
 
 
 def test_the_formatter_keeps_a_traceback_in_its_one_line() -> None:

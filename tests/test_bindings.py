@@ -218,7 +218,7 @@ def test_path_prefix_limits_the_key_to_its_prefix(osb: OSBClient, instance: str,
     assert refused(s3.put_object, Bucket=c["bucket"], Key="secrets/key.pem", Body=b"x") == "AccessDenied"
     policy = iam.get_user_policy(UserName=user_name(binding_id), PolicyName="s3-bucket-access")["PolicyDocument"]
     listing = next(s for s in policy["Statement"] if s["Sid"] == "ListUnderPrefix")
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["images/*"]}}
+    assert listing["Condition"]["StringLike"] == {"s3:prefix": ["images/*"]}
 
 
 def test_additional_instances_in_the_same_org(osb: OSBClient, instance: str) -> None:
@@ -381,3 +381,14 @@ def test_fifteen_binds_at_once_on_one_instance(osb: OSBClient, instance: str) ->
     assert [r.status_code for r in responses] == [201] * 15
     keys = {r.json()["credentials"]["access_key_id"] for r in responses}
     assert len(keys) == 15
+
+
+def test_cors_rules_a_read_write_key_sets_show_in_the_instances_parameters(osb: OSBClient, instance: str) -> None:
+    """A read-write key may set the bucket's CORS rules (as docs/users.md says), so `cf service --params`
+    reads them back from S3 every time, even for an instance made without any."""
+    assert "cors_rules" not in osb.get_instance(instance).json().get("parameters", {})
+    key = s3_with(bind(osb, instance))
+    rules = [{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"]}]
+    key.put_bucket_cors(Bucket=f"cf-s3-{instance}", CORSConfiguration={"CORSRules": rules})
+    shown = osb.get_instance(instance).json()["parameters"]
+    assert shown["cors_rules"] == rules

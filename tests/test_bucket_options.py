@@ -14,11 +14,11 @@ from botocore.exceptions import ClientError
 
 from broker.aws.bucket_config import configuration_calls
 from broker.aws.clients import run_concurrently
-from broker.local.public_access import anyone_may
+from broker.local.policy_evaluation import Request, evaluate
 from broker.model import s3_configuration
 from broker.model.parameters import InstanceConfig
 from broker.policy import documents
-from testing.harness import BASIC, BASIC_PUBLIC, REGION, OSBClient, new_id
+from testing.harness import BASIC, BASIC_PUBLIC, REGION, Backend, OSBClient, new_id
 from testing.policy_lint import serious_findings
 
 
@@ -80,17 +80,19 @@ def test_public_bucket_policy_merges_tls_only_and_public_reads() -> None:
     assert serious_findings(document, resource_policy=True) == []
     arn = "arn:aws:s3:::cf-s3-x/a.png"
     # As AWS evaluates it for an anonymous reader: over TLS yes, without TLS no.
-    assert anyone_may(document, False, "s3:GetObject", arn, {"aws:SecureTransport": "true"})
-    assert not anyone_may(document, False, "s3:GetObject", arn, {"aws:SecureTransport": "false"})
+    assert evaluate(Request("s3:GetObject", arn, context={"aws:SecureTransport": "true"}), resource_policy=document)
+    plain = Request("s3:GetObject", arn, context={"aws:SecureTransport": "false"})
+    assert not evaluate(plain, resource_policy=document)
 
 
-def test_broker_on_a_tls_endpoint_puts_the_deny_on_private_and_public_buckets(s3: Any) -> None:
-    """The broker's own configuration calls, against the local S3 as if it were reached over TLS.
+def test_broker_on_a_tls_endpoint_puts_the_deny_on_private_and_public_buckets(backend: Backend) -> None:
+    """The broker's own configuration calls, against the local S3 over HTTPS.
 
     The HTTP broker of the other tests talks to the local backend over plain HTTP, where a
-    TLS-only policy would refuse every request (moto applies a bucket policy's Deny and ignores
-    its Condition), so the broker leaves the statement out there.
+    TLS-only policy refuses every request (the local gate judges aws:SecureTransport as AWS
+    does), so the broker leaves the statement out there.
     """
+    s3 = backend.client("s3", tls=True)
     with ThreadPoolExecutor(4) as pool:
         for public in (False, True):
             name = f"cf-s3-tls-{str(public).lower()}-{new_id()[:8]}"
@@ -280,13 +282,20 @@ def test_object_ownership_is_set_at_creation_and_changed_by_update(osb: OSBClien
     assert_invalid(osb.update(instance, parameters={"object_ownership": "Anyone"}), "object_ownership")
 
 
-def test_the_local_gate_judges_conditions_it_cannot_evaluate_the_safe_way() -> None:
+def test_the_local_gate_judges_an_anonymous_readers_conditions_as_aws_does() -> None:
     arn = "arn:aws:s3:::b/a"
     allow = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
-    unknown = {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
-    assert not anyone_may({"Statement": [{**allow, "Condition": unknown}]}, False, "s3:GetObject", arn)
-    deny = {**allow, "Effect": "Deny", "Condition": unknown}
-    assert not anyone_may({"Statement": [allow, deny]}, False, "s3:GetObject", arn)
+    inside = {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+
+    def anyone_may(statements: list[dict[str, Any]], **context: str) -> bool:
+        keys = {f"aws:{name}": value for name, value in context.items()}
+        return bool(evaluate(Request("s3:GetObject", arn, context=keys), resource_policy={"Statement": statements}))
+
+    assert anyone_may([{**allow, "Condition": inside}], SourceIp="10.1.2.3")
+    assert not anyone_may([{**allow, "Condition": inside}], SourceIp="192.0.2.1")
+    deny = {**allow, "Effect": "Deny", "Condition": inside}
+    assert not anyone_may([allow, deny], SourceIp="10.1.2.3")
+    assert anyone_may([allow, deny], SourceIp="192.0.2.1")
     referer = {**allow, "Condition": {"StringLike": {"aws:Referer": "https://a.example/*"}}}
-    assert anyone_may({"Statement": [referer]}, False, "s3:GetObject", arn, {"aws:Referer": "https://a.example/x"})
-    assert not anyone_may({"Statement": [referer]}, False, "s3:GetObject", arn, {})
+    assert anyone_may([referer], Referer="https://a.example/x")
+    assert not anyone_may([referer])

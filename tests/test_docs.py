@@ -101,7 +101,7 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
     """On an AWS account with nothing but an administrator, the guide's commands in order: the
     boundary and broker user made from the printed documents, the broker pushed (the Procfile's
     command from a virtualenv with requirements.txt alone, as Cloud Foundry runs it) with them,
-    registered, used, and its key rotated."""
+    registered, used (a service key that writes and reads an object), and its key rotated."""
     from broker.local import backend
     from testing.harness import MotoProcess, make_user
 
@@ -137,6 +137,7 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
         assert "Restarting app s3-broker" in result.stdout  # then restarted with the new key
         assert "arn:aws:iam::123456789012:policy/s3-broker-binding-boundary" in result.stdout
         assert "0 failed" in result.stdout  # the preflight, with the broker's key, before the start
+        assert "smoke test passed" in result.stdout  # the service key wrote, read back and removed an object
         assert "account 123456789012" in log or '"account' in log  # the start-up check logged the account
     finally:
         state = tmp_path / "cf-state.json"

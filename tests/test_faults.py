@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from testing.buckets import bucket_exists
 from testing.clients import s3_with, user_exists
 from testing.faults import FAULT_KINDS, CallCounter, counting
 from testing.harness import BASIC_PUBLIC, Backend, BrokerServer, OSBClient, new_id
@@ -29,9 +30,9 @@ def server(backend: Backend) -> Iterator[BrokerServer]:
 
 def bucket_state(s3: Any, instance_id: str) -> str:
     """'none', 'private' or 'public' for a fully provisioned bucket, or 'half' for anything else."""
-    bucket = f"cf-s3-{instance_id}"
-    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+    if not bucket_exists(s3, instance_id):
         return "none"
+    bucket = f"cf-s3-{instance_id}"
     try:
         tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
     except s3.exceptions.ClientError:
@@ -47,7 +48,7 @@ def bucket_state(s3: Any, instance_id: str) -> str:
         public = True
     except s3.exceptions.ClientError:
         public = False
-    if public != (tags["s3-broker:public"] == "true"):
+    if public != ("public=on" in tags["s3-broker:options"].split()):
         return "half"
     return "public" if public else "private"
 
@@ -159,8 +160,9 @@ def test_every_aws_call_failing_leaves_all_or_nothing(
 ) -> None:
     osb = server.osb()
     cases = 0
+    calls = calls_of(server, scenario)  # once: each fault kind fails each of the same calls in turn
     for fault in FAULT_KINDS:
-        for k in range(1, calls_of(server, scenario) + 1):
+        for k in range(1, calls + 1):
             ids = scenario.prepare(osb)
             before = scenario.state(s3, iam, ids)
             with counting(server, CallCounter(fail_at=k, fault=fault)):

@@ -10,14 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from testing.clients import bind, refused, s3_with, user_exists, user_name
-from testing.harness import ORG, SPACE, Backend, BrokerServer, OSBClient, new_id
+from testing.harness import EXTERNAL_ACCOUNT, ORG, SPACE, Backend, BrokerServer, OSBClient, new_id
 
 
 def user_policy(iam: Any, binding_id: str) -> dict[str, Any]:
     return iam.get_user_policy(UserName=user_name(binding_id), PolicyName="s3-bucket-access")["PolicyDocument"]
 
 
-# 1. external_buckets never reaches a bucket of the platform's own account.
+# 1. external_buckets reaches only the accounts the operator allows, never the platform's own.
 
 
 @pytest.mark.parametrize("named", ["victim", "prefix-only"])
@@ -34,18 +34,53 @@ def test_external_bucket_named_like_a_broker_bucket_is_refused(
     assert not user_exists(iam, binding_id)
 
 
-def test_external_bucket_statements_exclude_the_platforms_own_account(osb: OSBClient, instance: str, iam: Any) -> None:
-    # An operator bucket in the broker's own account: the key must not reach it (on AWS the
-    # ResourceAccount condition refuses it; moto ignores conditions, so the document is checked).
+def test_external_bucket_statements_name_only_the_allowed_accounts(osb: OSBClient, instance: str, iam: Any) -> None:
+    # An operator bucket in the broker's own account: the key must not reach it. On AWS the
+    # ResourceAccount condition refuses it (it is no bucket of the allowed accounts); moto ignores
+    # conditions, so the document is checked.
     binding_id = new_id()
     assert osb.bind(instance, binding_id, {"external_buckets": ["ops-terraform-state"]}).status_code == 201
     own_account = "123456789012"  # moto's account, learned by the broker from STS GetCallerIdentity
+    statements = user_policy(iam, binding_id)["Statement"]
+    external = [s for s in statements if s["Sid"].startswith("External")]
+    assert external and all(
+        s["Condition"]["StringEquals"] == {"s3:ResourceAccount": [EXTERNAL_ACCOUNT]} for s in external
+    )
+    own = [s for s in statements if not s["Sid"].startswith("External")]
+    assert all("arn:aws:s3:::ops-terraform-state" not in str(s["Resource"]) for s in own)
+    # The instance's own bucket only in the broker's account: not one of that name made elsewhere.
+    assert own and all(s["Condition"]["StringEquals"] == {"s3:ResourceAccount": [own_account]} for s in own)
+
+
+def test_external_buckets_are_off_until_the_operator_names_the_accounts(
+    backend: Backend, instance: str, iam: Any
+) -> None:
+    """A bucket that trusts the platform's account or AWS Organization would admit every tenant naming it."""
+    binding_id = new_id()
+    with BrokerServer(backend.settings(allowed_external_accounts=())) as server:
+        response = server.osb().bind(instance, binding_id, {"external_buckets": ["org-wide-logs"]})
+        assert response.status_code == 400, response.text
+        assert "ALLOWED_EXTERNAL_ACCOUNT_IDS" in response.json()["description"]
+        assert not user_exists(iam, binding_id)
+        assert server.osb().bind(instance, binding_id).status_code == 201  # without external_buckets, as before
+
+
+def test_an_account_allowed_for_another_org_is_not_reachable(backend: Backend, instance: str, iam: Any) -> None:
+    other_org = "5e6f7a8b-0000-4000-8000-000000000000"
+    only_elsewhere = ((EXTERNAL_ACCOUNT, other_org),)
+    binding_id = new_id()
+    with BrokerServer(backend.settings(allowed_external_accounts=only_elsewhere)) as server:
+        response = server.osb().bind(instance, binding_id, {"external_buckets": ["their-assets"]})
+        assert response.status_code == 400, response.text
+        assert "for this org" in response.json()["description"]
+        assert not user_exists(iam, binding_id)
+    both = (*only_elsewhere, (EXTERNAL_ACCOUNT, ORG), ("210987654321", other_org))
+    with BrokerServer(backend.settings(allowed_external_accounts=both)) as server:
+        assert server.osb().bind(instance, binding_id, {"external_buckets": ["their-assets"]}).status_code == 201
     external = [s for s in user_policy(iam, binding_id)["Statement"] if s["Sid"].startswith("External")]
     assert external and all(
-        s["Condition"]["StringNotEquals"] == {"s3:ResourceAccount": [own_account]} for s in external
+        s["Condition"]["StringEquals"]["s3:ResourceAccount"] == [EXTERNAL_ACCOUNT] for s in external
     )
-    own = [s for s in user_policy(iam, binding_id)["Statement"] if not s["Sid"].startswith("External")]
-    assert all("arn:aws:s3:::ops-terraform-state" not in str(s["Resource"]) for s in own)
 
 
 # 2. The broker's own key cannot make an admin.
@@ -149,6 +184,30 @@ def test_unbind_and_last_operation_under_another_instance(osb: OSBClient, instan
     assert osb.request("GET", path.format(other, binding_id)).status_code == 404
     assert osb.request("GET", path.format(instance, binding_id)).status_code == 200
     assert osb.unbind(instance, binding_id).status_code == 200
+
+
+def test_binding_ids_differing_only_in_case_are_two_bindings_that_cannot_share_a_user(
+    osb: OSBClient, instance: str, iam: Any
+) -> None:
+    """IAM user names are case-insensitive: cf-s3-ABC and cf-s3-abc are one user on AWS. The second
+    bind must not be taken for a repeat of the first (it would get the first's user and a key of it),
+    and its unbind must not delete the first's user. (The local IAM's names are case-sensitive; the
+    broker lower-cases the id in the user name, so the two meet here as they would on AWS.)"""
+    upper = new_id().upper()
+    lower = upper.lower()
+    first = osb.bind(instance, upper)
+    assert first.status_code == 201, first.text
+    second = osb.bind(instance, lower)
+    assert second.status_code == 409, second.text
+    assert upper in second.json()["description"] and "case" in second.json()["description"]
+    assert len(iam.list_access_keys(UserName=user_name(lower))["AccessKeyMetadata"]) == 1
+    assert osb.unbind(instance, lower).status_code == 410
+    credentials = first.json()["credentials"]
+    assert s3_with(credentials).list_objects_v2(Bucket=credentials["bucket"])["KeyCount"] == 0
+    path = "/v2/service_instances/{}/service_bindings/{}/last_operation"
+    assert osb.request("GET", path.format(instance, lower)).status_code == 404
+    assert osb.bind(instance, upper).status_code == 200  # the first binding's own repeat
+    assert osb.unbind(instance, upper).status_code == 200
 
 
 # 6. Deprovision never leaves a binding's user or key behind.

@@ -14,7 +14,8 @@ import requests
 from botocore.config import Config
 
 from broker.local.gate import Refusal, check_not_expired
-from broker.local.public_access import anyone_may, object_read_action
+from broker.local.policy_evaluation import Request, evaluate
+from broker.local.s3_operations import s3_checks
 from testing.harness import BASIC_PUBLIC, REGION, Backend, OSBClient, new_id
 
 
@@ -163,7 +164,11 @@ PUBLIC = {
             True,
         ),
         (  # a grant to one account is not public
-            {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "*"}]},
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "*", "Resource": "*"}
+                ]
+            },
             False,
             "s3:GetObject",
             "arn:aws:s3:::b/a.txt",
@@ -179,12 +184,13 @@ PUBLIC = {
     ],
 )
 def test_what_counts_as_public(policy: Any, restricted: bool, action: str, arn: str, allowed: bool) -> None:
-    assert anyone_may(policy, restricted, action, arn) is allowed
+    """What the gate asks the evaluator for an anonymous request."""
+    assert bool(evaluate(Request(action, arn), resource_policy=policy, restrict_public_buckets=restricted)) is allowed
 
 
 def test_reading_a_version_is_its_own_action() -> None:
-    assert object_read_action({}) == "s3:GetObject"
-    assert object_read_action({"versionId": "v1"}) == "s3:GetObjectVersion"
+    assert [c.action for c in s3_checks("GET", "/b/k", {}, {})] == ["s3:GetObject"]
+    assert [c.action for c in s3_checks("HEAD", "/b/k", {"versionId": "v1"}, {})] == ["s3:GetObjectVersion"]
 
 
 def test_a_long_referer_against_many_wildcards_is_judged_at_once() -> None:
@@ -203,5 +209,7 @@ def test_a_long_referer_against_many_wildcards_is_judged_at_once() -> None:
             }
         ],
     }
-    assert not anyone_may(policy, False, "s3:GetObject", "arn:aws:s3:::b/k", {"aws:Referer": referer})
-    assert anyone_may(policy, False, "s3:GetObject", "arn:aws:s3:::b/k", {"aws:Referer": "a" * 300 + "b"})
+    slow = Request("s3:GetObject", "arn:aws:s3:::b/k", context={"aws:Referer": referer})
+    assert not evaluate(slow, resource_policy=policy)
+    fine = Request("s3:GetObject", "arn:aws:s3:::b/k", context={"aws:Referer": "a" * 300 + "b"})
+    assert evaluate(fine, resource_policy=policy)

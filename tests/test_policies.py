@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from broker.local.public_access import anyone_may
+from broker.local.policy_evaluation import evaluate
 from broker.policy import documents
+
+OWN_ACCOUNT = "111122223333"
 
 
 def statements_by_sid(document: dict) -> dict[str, dict]:
@@ -13,14 +15,14 @@ def statements_by_sid(document: dict) -> dict[str, dict]:
 
 
 def test_read_only_is_get_and_list_only() -> None:
-    document = documents.user_policy(["b"], read_only=True)
+    document = documents.user_policy(["b"], own_account=OWN_ACCOUNT, read_only=True)
     actions = {a for s in document["Statement"] for a in s["Action"]}
     assert actions == set(documents.READ_ONLY_BUCKET_ACTIONS) | set(documents.READ_ONLY_OBJECT_ACTIONS)
     assert all(a.split(":")[1].startswith(("Get", "List")) for a in actions)
 
 
 def test_read_write_adds_writes_multipart_and_cors() -> None:
-    document = statements_by_sid(documents.user_policy(["b"], read_only=False))
+    document = statements_by_sid(documents.user_policy(["b"], own_account=OWN_ACCOUNT, read_only=False))
     assert {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"} <= set(
         document["Objects"]["Action"]
     )
@@ -31,15 +33,20 @@ def test_read_write_adds_writes_multipart_and_cors() -> None:
 
 
 def test_path_prefix_scopes_objects_and_listing() -> None:
-    document = statements_by_sid(documents.user_policy(["b"], read_only=True, path_prefix="img/"))
+    document = statements_by_sid(
+        documents.user_policy(["b"], own_account=OWN_ACCOUNT, read_only=True, path_prefix="img/")
+    )
     assert document["Objects"]["Resource"] == ["arn:aws:s3:::b/img/*"]
     assert document["ListUnderPrefix"]["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"]
-    assert document["ListUnderPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["img/*"]}}
+    assert document["ListUnderPrefix"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["img/*"]},
+        "StringEquals": {"s3:ResourceAccount": [OWN_ACCOUNT]},
+    }
     assert "s3:ListBucket" not in document["Bucket"]["Action"]
 
 
 def test_several_buckets_share_statements() -> None:
-    document = statements_by_sid(documents.user_policy(["a", "b"], read_only=False))
+    document = statements_by_sid(documents.user_policy(["a", "b"], own_account=OWN_ACCOUNT, read_only=False))
     assert document["Bucket"]["Resource"] == ["arn:aws:s3:::a", "arn:aws:s3:::b"]
     assert document["Objects"]["Resource"] == ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"]
 
@@ -47,8 +54,12 @@ def test_several_buckets_share_statements() -> None:
 def test_kms_permissions_follow_the_permissions() -> None:
     key = "arn:aws:kms:eu-west-2:111122223333:key/abc"
     via = "s3.eu-west-2.amazonaws.com"
-    read = statements_by_sid(documents.user_policy(["b"], read_only=True, kms_key_arns=[key, key], s3_service=via))
-    write = statements_by_sid(documents.user_policy(["b"], read_only=False, kms_key_arns=[key], s3_service=via))
+    read = statements_by_sid(
+        documents.user_policy(["b"], own_account=OWN_ACCOUNT, read_only=True, kms_key_arns=[key, key], s3_service=via)
+    )
+    write = statements_by_sid(
+        documents.user_policy(["b"], own_account=OWN_ACCOUNT, read_only=False, kms_key_arns=[key], s3_service=via)
+    )
     assert read["BucketKeys"] == {
         "Sid": "BucketKeys",
         "Effect": "Allow",
@@ -57,11 +68,13 @@ def test_kms_permissions_follow_the_permissions() -> None:
         "Condition": {"StringEquals": {"kms:ViaService": [via]}},
     }
     assert write["BucketKeys"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert "BucketKeys" not in statements_by_sid(documents.user_policy(["b"], read_only=True))
+    assert "BucketKeys" not in statements_by_sid(documents.user_policy(["b"], own_account=OWN_ACCOUNT, read_only=True))
 
 
 def test_source_cidrs_deny_everything_from_elsewhere() -> None:
-    document = documents.user_policy(["b"], read_only=False, allowed_source_cidrs=["10.0.0.0/8"])
+    document = documents.user_policy(
+        ["b"], own_account=OWN_ACCOUNT, read_only=False, allowed_source_cidrs=["10.0.0.0/8"]
+    )
     deny = document["Statement"][-1]
     assert deny["Sid"] == "OnlyFromPlatform"
     assert deny["Effect"] == "Deny"
@@ -74,13 +87,18 @@ def test_sse_kms_works_through_a_vpc_endpoint() -> None:
     """S3 calls KMS on the key's behalf: that call carries kms:ViaService and aws:ViaAWSService, but neither
     aws:SourceVpce nor aws:SourceIp (AWS KMS docs), so a Deny outside the platform must not cover it. KMS
     stays limited by kms:ViaService: the key cannot call KMS itself, from anywhere."""
-    from broker.local.policy_evaluation import Decision, evaluate
+    from broker.local.policy_evaluation import Decision
     from broker.local.policy_statements import Request
 
     key = "arn:aws:kms:eu-west-2:111122223333:key/abc"
     via = "s3.eu-west-2.amazonaws.com"
     document = documents.user_policy(
-        ["b"], read_only=False, kms_key_arns=[key], s3_service=via, allowed_vpc_endpoints=["vpce-1a2b3c4d"]
+        ["b"],
+        own_account="111122223333",
+        read_only=False,
+        kms_key_arns=[key],
+        s3_service=via,
+        allowed_vpc_endpoints=["vpce-1a2b3c4d"],
     )
     user = {
         "principal_arn": "arn:aws:iam::111122223333:user/cf-s3-broker/i/cf-s3-k",
@@ -128,12 +146,17 @@ def test_block_public_access_relaxes_only_policy_blocks_for_public_buckets() -> 
 def test_policy_size_limit() -> None:
     guid_bucket = "cf-s3-" + "0" * 36
     ten = [guid_bucket] * 11
-    assert documents.fits_user_policy_limit(documents.user_policy([guid_bucket] * 3, read_only=False))
-    assert not documents.fits_user_policy_limit(documents.user_policy(ten * 2, read_only=False))
+    assert documents.fits_user_policy_limit(
+        documents.user_policy([guid_bucket] * 3, own_account=OWN_ACCOUNT, read_only=False)
+    )
+    assert not documents.fits_user_policy_limit(
+        documents.user_policy(ten * 2, own_account=OWN_ACCOUNT, read_only=False)
+    )
 
 
-OWN_ACCOUNT = "111122223333"
-OTHER_ACCOUNT_ONLY = {"StringNotEquals": {"s3:ResourceAccount": [OWN_ACCOUNT]}}
+OTHER_ACCOUNT = "444455556666"
+OWN_ACCOUNT_ONLY = {"StringEquals": {"s3:ResourceAccount": [OWN_ACCOUNT]}}
+ALLOWED_ACCOUNTS_ONLY = {"StringEquals": {"s3:ResourceAccount": [OTHER_ACCOUNT]}}
 READ_ONLY_OBJECTS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"]
 READ_WRITE_OBJECTS = [
     *READ_ONLY_OBJECTS,
@@ -159,9 +182,14 @@ def test_arns_default_to_the_commercial_partition_and_follow_any_other() -> None
     assert documents.public_read_policy("b", "aws-cn")["Statement"][0]["Resource"] == ["arn:aws-cn:s3:::b/*"]
 
 
-def test_external_buckets_are_reachable_only_outside_the_own_account() -> None:
+def test_own_buckets_only_in_the_own_account_external_ones_only_in_allowed_accounts() -> None:
     document = documents.user_policy(
-        ["own"], read_only=False, external_buckets=["ext"], own_account=OWN_ACCOUNT, partition="aws-cn"
+        ["own"],
+        read_only=False,
+        external_buckets=["ext"],
+        external_accounts=[OTHER_ACCOUNT],
+        own_account=OWN_ACCOUNT,
+        partition="aws-cn",
     )
     assert document == {
         "Version": "2012-10-17",
@@ -177,22 +205,28 @@ def test_external_buckets_are_reachable_only_outside_the_own_account() -> None:
                     "s3:PutBucketCORS",
                 ],
                 ["arn:aws-cn:s3:::own"],
+                Condition=OWN_ACCOUNT_ONLY,
             ),
-            allow("Objects", READ_WRITE_OBJECTS, ["arn:aws-cn:s3:::own/*"]),
+            allow("Objects", READ_WRITE_OBJECTS, ["arn:aws-cn:s3:::own/*"], Condition=OWN_ACCOUNT_ONLY),
             allow(
                 "ExternalBucket",
                 ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
                 ["arn:aws-cn:s3:::ext"],
-                Condition=OTHER_ACCOUNT_ONLY,
+                Condition=ALLOWED_ACCOUNTS_ONLY,
             ),
-            allow("ExternalObjects", READ_WRITE_OBJECTS, ["arn:aws-cn:s3:::ext/*"], Condition=OTHER_ACCOUNT_ONLY),
+            allow("ExternalObjects", READ_WRITE_OBJECTS, ["arn:aws-cn:s3:::ext/*"], Condition=ALLOWED_ACCOUNTS_ONLY),
         ],
     }
 
 
-def test_a_prefix_key_on_external_buckets_lists_under_its_prefix_outside_the_own_account() -> None:
+def test_a_prefix_key_lists_under_its_prefix_in_the_own_and_the_allowed_accounts() -> None:
     document = documents.user_policy(
-        ["own"], read_only=True, path_prefix="img/", external_buckets=["ext"], own_account=OWN_ACCOUNT
+        ["own"],
+        read_only=True,
+        path_prefix="img/",
+        external_buckets=["ext"],
+        external_accounts=[OTHER_ACCOUNT],
+        own_account=OWN_ACCOUNT,
     )
     under_prefix = {"StringLike": {"s3:prefix": ["img/*"]}}
     assert document["Statement"] == [
@@ -200,28 +234,36 @@ def test_a_prefix_key_on_external_buckets_lists_under_its_prefix_outside_the_own
             "ListUnderPrefix",
             ["s3:ListBucket", "s3:ListBucketVersions"],
             ["arn:aws:s3:::own"],
-            Condition=under_prefix,
+            Condition={**under_prefix, **OWN_ACCOUNT_ONLY},
         ),
-        allow("Bucket", ["s3:GetBucketLocation", "s3:GetBucketCORS"], ["arn:aws:s3:::own"]),
-        allow("Objects", READ_ONLY_OBJECTS, ["arn:aws:s3:::own/img/*"]),
+        allow("Bucket", ["s3:GetBucketLocation", "s3:GetBucketCORS"], ["arn:aws:s3:::own"], Condition=OWN_ACCOUNT_ONLY),
+        allow("Objects", READ_ONLY_OBJECTS, ["arn:aws:s3:::own/img/*"], Condition=OWN_ACCOUNT_ONLY),
         allow(
             "ExternalListUnderPrefix",
             ["s3:ListBucket", "s3:ListBucketVersions"],
             ["arn:aws:s3:::ext"],
-            Condition={**under_prefix, **OTHER_ACCOUNT_ONLY},
+            Condition={**under_prefix, **ALLOWED_ACCOUNTS_ONLY},
         ),
-        allow("ExternalBucket", ["s3:GetBucketLocation"], ["arn:aws:s3:::ext"], Condition=OTHER_ACCOUNT_ONLY),
-        allow("ExternalObjects", READ_ONLY_OBJECTS, ["arn:aws:s3:::ext/img/*"], Condition=OTHER_ACCOUNT_ONLY),
+        allow("ExternalBucket", ["s3:GetBucketLocation"], ["arn:aws:s3:::ext"], Condition=ALLOWED_ACCOUNTS_ONLY),
+        allow("ExternalObjects", READ_ONLY_OBJECTS, ["arn:aws:s3:::ext/img/*"], Condition=ALLOWED_ACCOUNTS_ONLY),
     ]
 
 
 def test_a_policy_that_could_not_be_kept_inside_its_walls_is_not_made() -> None:
-    with pytest.raises(
-        ValueError, match=r"^external buckets need the broker's own account id, to keep them out of it$"
-    ):
-        documents.user_policy(["b"], read_only=True, external_buckets=["ext"])
+    refused = r"^external buckets need the accounts they may belong to, never the broker's own$"
+    with pytest.raises(ValueError, match=refused):
+        documents.user_policy(["b"], own_account=OWN_ACCOUNT, read_only=True, external_buckets=["ext"])
+    with pytest.raises(ValueError, match=refused):
+        documents.user_policy(
+            ["b"], own_account=OWN_ACCOUNT, read_only=True, external_buckets=["e"], external_accounts=[OWN_ACCOUNT]
+        )
+    for account in ("", "*", "11112222333"):
+        with pytest.raises(ValueError, match="is not the broker's AWS account id"):
+            documents.user_policy(["b"], own_account=account, read_only=True)
     with pytest.raises(ValueError, match=r"^KMS permissions need the S3 service name for kms:ViaService$"):
-        documents.user_policy(["b"], read_only=True, kms_key_arns=["arn:aws:kms:eu-west-2:111122223333:key/k"])
+        documents.user_policy(
+            ["b"], own_account=OWN_ACCOUNT, read_only=True, kms_key_arns=["arn:aws:kms:eu-west-2:111122223333:key/k"]
+        )
 
 
 def test_external_bucket_policy_with_a_prefix_and_read_only() -> None:
@@ -285,7 +327,7 @@ def test_a_public_website_serves_its_pages_over_http_and_everything_else_only_ov
     On AWS the TLS-only Deny would refuse them, so the site could never be served. Judged here by the
     local evaluator (AWS's documented policy semantics), since S3's website endpoint is not modelled.
     """
-    from broker.local.policy_evaluation import Decision, evaluate
+    from broker.local.policy_evaluation import Decision
     from broker.local.policy_statements import Request
 
     document = documents.bucket_policy("b", public=True, tls_only=True, website=True, referers=())
@@ -309,8 +351,9 @@ def test_a_public_website_serves_its_pages_over_http_and_everything_else_only_ov
     assert decision("s3:ListBucket", "arn:aws:s3:::b", tls=False, **user) is Decision.EXPLICIT_DENY
     assert decision("s3:GetBucketCORS", "arn:aws:s3:::b", tls=False) is Decision.EXPLICIT_DENY
     # The local backend's judge of anonymous reads agrees.
-    assert anyone_may(document, False, "s3:GetObject", page, {"aws:SecureTransport": "false"})
-    assert not anyone_may(document, False, "s3:PutObject", page, {"aws:SecureTransport": "false"})
+    plain = {"aws:SecureTransport": "false"}
+    assert evaluate(Request("s3:GetObject", page, context=plain), resource_policy=document)
+    assert not evaluate(Request("s3:PutObject", page, context=plain), resource_policy=document)
     # Without a website, nothing goes without TLS, anonymous reads included.
     plain = documents.bucket_policy("b", public=True, tls_only=True)
     anonymous_read = Request("s3:GetObject", page, context={"aws:SecureTransport": "false"})

@@ -579,7 +579,7 @@ def test_unknown_elements_raise():
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*"}]},
         {"Version": "2012-10-17", "Statement": [], "Extra": 1},
         {"Version": "2013-01-01", "Statement": []},
-        policy(allow("s3:*", "arn:aws:s3:::${aws:username}/*")),
+        policy(allow("s3:*", "arn:aws:s3:::${aws:nosuchkey}/*")),
         policy(allow("GetObject")),
     ):
         with pytest.raises(PolicyError):
@@ -658,6 +658,7 @@ FACTS = AccountFacts(
     iam_user_prefix="cf-s3-",
     s3_service="s3.us-east-1.amazonaws.com",
     permissions_boundary_arn=f"arn:aws:iam::{ACCOUNT}:policy/s3-broker-binding-boundary",
+    external_account_ids=(OTHER,),
 )
 
 
@@ -706,6 +707,7 @@ def test_binding_user_policy_with_every_option():
         read_only=False,
         path_prefix="in/",
         external_buckets=["theirs"],
+        external_accounts=[OTHER],
         own_account=ACCOUNT,
         kms_key_arns=[f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1"],
         s3_service=FACTS.s3_service,
@@ -742,3 +744,13 @@ def test_bucket_policy_tls_and_referer():
     assert not evaluate(Request(**read, context={"aws:SecureTransport": "true"}), resource_policy=private)
     external = documents.external_bucket_policy("theirs", CARLOS, read_only=True, path_prefix=None)
     assert not is_public(external)
+
+
+def test_policy_variables_in_a_resource_are_filled_from_the_request():
+    """RESOURCE / "IAM policy elements: Variables and tags": ${aws:username} is the caller's user name;
+    a variable the request lacks (an anonymous caller has no user name) matches nothing."""
+    doc = policy(allow("s3:GetObject", "arn:aws:s3:::home/${aws:username}/*"))
+    assert evaluate(user_request("s3:GetObject", "arn:aws:s3:::home/carlossalazar/k"), [doc])
+    assert not evaluate(user_request("s3:GetObject", "arn:aws:s3:::home/someoneelse/k"), [doc])
+    bucket = policy({**allow("s3:GetObject", "arn:aws:s3:::home/${aws:username}/*"), "Principal": "*"})
+    assert not evaluate(Request("s3:GetObject", "arn:aws:s3:::home//k"), resource_policy=bucket)

@@ -22,11 +22,12 @@ from broker.model.catalog import load_catalog
 from broker.model.expiry import Expiry
 from broker.model.parameters import binding_config
 from broker.policy import account_policies, documents
-from broker.settings import Settings
+from broker.settings import Settings, from_env
 from testing.harness import BASIC, REPO
 from testing.policy_lint import serious_findings
 
 OWN_ACCOUNT = "111122223333"
+EXTERNAL_ACCOUNTS = ["444455556666", "210987654321"]
 PLAN = load_catalog(Path(REPO / "catalog.yml")).plans[BASIC]
 READ_ACTION_VERBS = ("s3:Get", "s3:List", "kms:Decrypt")
 KMS_KEY = st.from_regex(r"arn:aws:kms:eu-west-2:[0-9]{12}:key/[a-f0-9-]{1,36}", fullmatch=True)
@@ -97,12 +98,16 @@ def check_user_policy_invariants(
             assert set(resources) <= set(kms_keys)
             assert condition == {"StringEquals": {"kms:ViaService": [s3_service]}}
             continue
+        # S3 bucket names are global: a name is reached only in the account it is meant for, so a bucket
+        # made under a deleted one's name in another account (bucket sniping) is out of reach.
         if set(resources) <= own_resources:
-            assert "s3:ResourceAccount" not in str(condition)
+            assert condition.pop("StringEquals") == {"s3:ResourceAccount": [OWN_ACCOUNT]}
         else:
-            # Anything beyond the instance's own buckets is another account's bucket, never this account's.
+            # Anything beyond the instance's own buckets is a bucket of the allowed accounts, never this one's.
             assert set(resources) <= external_resources, resources
-            assert condition["StringNotEquals"] == {"s3:ResourceAccount": [OWN_ACCOUNT]}
+            assert condition.pop("StringEquals") == {"s3:ResourceAccount": sorted(EXTERNAL_ACCOUNTS)}
+            assert OWN_ACCOUNT not in EXTERNAL_ACCOUNTS
+        assert set(condition) <= {"StringLike"}, condition
         if "s3:prefix" in str(condition):
             assert set(actions) <= set(documents.PREFIX_LISTING_ACTIONS)
             assert condition["StringLike"] == {"s3:prefix": [f"{path_prefix}*"]}
@@ -147,6 +152,7 @@ def test_user_policies_over_the_parameter_space(
         write_only=config.write_only,
         path_prefix=config.path_prefix,
         external_buckets=external,
+        external_accounts=EXTERNAL_ACCOUNTS if external else (),
         own_account=OWN_ACCOUNT,
         kms_key_arns=kms_keys,
         s3_service=settings_.s3_service_name,
@@ -289,9 +295,12 @@ def check_boundary_allows_only_s3_and_kms_via_s3(
         if all(a.startswith("kms:") for a in actions):
             assert condition == {"StringEquals": {"kms:ViaService": facts.s3_service}}
         elif all(r.startswith(f"arn:aws:s3:::{facts.bucket_prefix}") for r in resources):
-            assert condition is None
+            # The broker's buckets in its own account only: not a bucket of that name in another account.
+            assert condition == {"StringEquals": {"s3:ResourceAccount": OWN_ACCOUNT}}
         else:
-            assert condition == {"StringNotEquals": {"s3:ResourceAccount": OWN_ACCOUNT}}
+            # Other accounts' buckets only in the accounts the operator allows, and only when there are some.
+            assert facts.external_account_ids and OWN_ACCOUNT not in facts.external_account_ids
+            assert condition == {"StringEquals": {"s3:ResourceAccount": list(facts.external_account_ids)}}
 
 
 REFERER = st.from_regex(PLAN.instance_create_schema["properties"]["public_read_referers"]["items"]["pattern"])
@@ -415,6 +424,31 @@ def test_users_of_the_previous_release_can_be_unbound_but_not_remade(user_path: 
 def test_account_facts_take_only_a_twelve_digit_account(account: str) -> None:
     with pytest.raises(ValueError, match="12 digits"):
         account_policies.facts_for(Settings(broker_username="u", broker_password="p"), account)
+
+
+@pytest.mark.parametrize(
+    "allowed", ["", "444455556666", "444455556666:8d3c5a1e-6b2f-4c7d-9e0a-1f2b3c4d5e6f,210987654321"]
+)
+def test_the_boundary_lets_binding_users_reach_only_the_accounts_the_operator_allows(allowed: str) -> None:
+    settings_ = from_env({"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p", "ALLOWED_EXTERNAL_ACCOUNT_IDS": allowed})
+    facts = account_policies.facts_for(settings_, OWN_ACCOUNT)
+    boundary = account_policies.boundary_policy(facts)
+    assert serious_findings(boundary) == []
+    check_boundary_allows_only_s3_and_kms_via_s3(boundary, facts)
+    outside = [s for s in statements(boundary) if s["Sid"].startswith("OtherAccounts")]
+    accounts = sorted(part.split(":")[0] for part in allowed.split(",") if part)
+    assert len(outside) == (2 if accounts else 0)
+    assert all(s["Condition"]["StringEquals"]["s3:ResourceAccount"] == accounts for s in outside)
+
+
+def test_an_account_list_fills_only_a_whole_json_string() -> None:
+    facts = account_policies.facts_for(Settings(broker_username="u", broker_password="p"), OWN_ACCOUNT)
+    assert account_policies.fill('{"a": "${EXTERNAL_ACCOUNT_IDS}", "b": "x${ACCOUNT_ID}"}', facts) == {
+        "a": [],
+        "b": f"x{OWN_ACCOUNT}",
+    }
+    with pytest.raises(ValueError, match="a whole JSON string"):
+        account_policies.fill('{"a": "x${EXTERNAL_ACCOUNT_IDS}"}', facts)
 
 
 def test_a_placeholder_without_a_value_is_an_error() -> None:

@@ -66,10 +66,10 @@ def test_no_boundary_fails_as_the_broker_would_on_cloud_foundry(backend: Backend
 
 
 def test_a_boundary_that_does_not_exist_or_differs_fails(backend: Backend) -> None:
+    # The broker policy lets the key read only the boundary it names, so AWS (and the local gate)
+    # answers AccessDenied, not NoSuchEntity, for another ARN: the check cannot tell, and says so.
     missing = check(backend, IAM_PERMISSIONS_BOUNDARY_ARN=backend.permissions_boundary_arn + "-gone")
-    assert missing.returncode == 1
-    (line,) = lines(missing, "FAIL")
-    assert line.endswith("s3-broker-binding-boundary-gone does not exist")
+    assert "s3-broker-binding-boundary-gone (AccessDenied)" in missing.stdout
     # With another bucket prefix the broker would print another boundary than the one in IAM.
     differs = check(backend, BUCKET_PREFIX="team-b-")
     assert differs.returncode == 1

@@ -9,13 +9,16 @@ import sys
 
 import requests
 
+from testing.clients import s3_with
 from testing.harness import REPO, free_port, new_id
 from testing.processes import clean_env, osb, procfile_command, running
 
 
 def test_python_m_broker_serves_on_its_embedded_backend_and_prints_how_to_call_it() -> None:
     port, aws_port = free_port(), free_port()
-    env = clean_env(PORT=str(port), LOCAL_AWS_PORT=str(aws_port), WEB_CONCURRENCY="2")
+    # Keys limited to loopback (issue 16: moto used to deny every key under this Deny).
+    loopback = {"ALLOWED_SOURCE_CIDRS": "127.0.0.0/8"}
+    env = clean_env(PORT=str(port), LOCAL_AWS_PORT=str(aws_port), WEB_CONCURRENCY="2", **loopback)
     with running([sys.executable, "-m", "broker"], env, port) as process:
         auth = ("broker", "")
         catalog = None
@@ -41,6 +44,11 @@ def test_python_m_broker_serves_on_its_embedded_backend_and_prints_how_to_call_i
         bound = osb(port, auth, "PUT", f"/v2/service_instances/{instance_id}/service_bindings/{new_id()}", json=body)
         assert bound.status_code == 201, bound.text
         assert bound.json()["credentials"]["endpoint"] == f"http://127.0.0.1:{aws_port}"
+        key = s3_with(bound.json()["credentials"])
+        key.put_object(Bucket=bound.json()["credentials"]["bucket"], Key="k", Body=b"from loopback")
+        assert key.get_object(Bucket=bound.json()["credentials"]["bucket"], Key="k")["Body"].read() == b"from loopback"
+        # The local backend's admin API (every secret key, the enforcement switch) needs its token.
+        assert requests.get(f"http://127.0.0.1:{aws_port}/moto-api/data.json", timeout=10).status_code == 403
         # Both workers answer from the one moto server the master started.
         for _ in range(10):
             assert osb(port, auth, "GET", f"/v2/service_instances/{instance_id}").status_code == 200

@@ -107,7 +107,7 @@ def test_partition_follows_the_region(region: str, partition: str, endpoint: str
     assert (
         KeyProbe(region, None, pool_size=1).url("b", "").startswith(f"https://b.{endpoint.removeprefix('https://')}/")
     )
-    document = documents.user_policy(["b"], read_only=True, partition=settings.partition)
+    document = documents.user_policy(["b"], own_account="111122223333", read_only=True, partition=settings.partition)
     assert {r for s in document["Statement"] for r in s["Resource"]} == {
         f"arn:{partition}:s3:::b",
         f"arn:{partition}:s3:::b/*",
@@ -297,3 +297,41 @@ def test_vpc_endpoint_ids_are_a_comma_separated_list_of_vpce_ids() -> None:
 def test_deprovision_sync_limit_says_its_range() -> None:
     with pytest.raises(SettingsError, match=r"^DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 \(one listing page\)$"):
         from_env({**CREDENTIALS, "DEPROVISION_SYNC_MAX_OBJECTS": "1001"})
+
+
+ORG = "8d3c5a1e-6b2f-4c7d-9e0a-1f2b3c4d5e6f"
+OTHER_ORG = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def test_external_accounts_are_off_until_named_and_may_be_limited_to_orgs() -> None:
+    assert from_env(CREDENTIALS).allowed_external_accounts == ()
+    settings = from_env(
+        {**CREDENTIALS, "ALLOWED_EXTERNAL_ACCOUNT_IDS": f" 111122223333 , 444455556666:{ORG},444455556666:{OTHER_ORG}"}
+    )
+    assert settings.external_account_ids == ("111122223333", "444455556666")
+    # An account limited to orgs is open to a binding only when every org it is made for is one of them.
+    assert settings.external_accounts_for([ORG]) == ("111122223333", "444455556666")
+    assert settings.external_accounts_for([ORG, OTHER_ORG]) == ("111122223333", "444455556666")
+    assert settings.external_accounts_for(["5e6f7a8b-0000-4000-8000-000000000000"]) == ("111122223333",)
+    assert settings.external_accounts_for([]) == ("111122223333",)
+
+
+@pytest.mark.parametrize("wrong", ["*", "11112222333", "1111-2222-3333", "111122223333:", "111122223333:org one"])
+def test_external_accounts_are_twelve_digits_and_org_guids(wrong: str) -> None:
+    with pytest.raises(SettingsError, match="ALLOWED_EXTERNAL_ACCOUNT_IDS"):
+        from_env({**CREDENTIALS, "ALLOWED_EXTERNAL_ACCOUNT_IDS": wrong})
+
+
+def test_waits_default_to_productions_and_are_settable() -> None:
+    # Tests shorten these waits; production keeps these values.
+    defaults = from_env(CREDENTIALS)
+    assert (defaults.body_deadline, defaults.aws_read_timeout, defaults.aws_retry_max_backoff) == (10.0, 6.0, 20.0)
+    names = {"BODY_DEADLINE": "body_deadline", "AWS_READ_TIMEOUT": "aws_read_timeout"}
+    names["AWS_RETRY_MAX_BACKOFF"] = "aws_retry_max_backoff"
+    for name, attribute in names.items():
+        assert getattr(from_env({**CREDENTIALS, name: "0.25"}), attribute) == 0.25
+        with pytest.raises(SettingsError, match=rf"^{name} must be more than 0 and at most 50 seconds$"):
+            from_env({**CREDENTIALS, name: "0"})
+    assert from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6"}).aws_read_timeout == 6.0
+    with pytest.raises(SettingsError, match=r"^AWS_READ_TIMEOUT must be more than 0 and at most 6 seconds$"):
+        from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6.5"})

@@ -83,7 +83,8 @@ def test_a_connection_trickling_its_headers_is_closed(procfile_port: int) -> Non
 
 def test_a_trickled_body_gets_408(procfile_port: int) -> None:
     head = (
-        b"PUT /v2/service_instances/x HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\n"
+        b"PUT /v2/service_instances/6f1c2a8e-0b7d-4c1e-9a3f-2d5e8b7c4a10 HTTP/1.1\r\n"
+        b"Host: broker\r\nContent-Type: application/json\r\n"
         b"Content-Length: 1000\r\n\r\n{"
     )
     with socket.create_connection(("127.0.0.1", procfile_port), timeout=60) as connection:
@@ -97,3 +98,4 @@ def test_a_trickled_body_gets_408(procfile_port: int) -> None:
             except TimeoutError:
                 connection.sendall(b" ")
         assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"did not arrive within 2 seconds" in answer  # BODY_DEADLINE, as SHORT_WAITS sets it

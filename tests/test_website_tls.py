@@ -11,17 +11,27 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import requests
+
 from broker.aws.bucket_config import configuration_calls
 from broker.aws.clients import run_concurrently
-from broker.local.public_access import anyone_may
+from broker.local.policy_evaluation import Request, evaluate
 from broker.model.bucket_options import BucketOptions, Website
 from broker.model.parameters import InstanceConfig
 from broker.policy import documents
-from testing.harness import REGION, new_id
+from testing.clients import refused
+from testing.harness import REGION, Backend, new_id
 from testing.policy_lint import serious_findings
 
 
-def test_a_public_website_bucket_lets_only_anonymous_reads_go_without_tls(s3: Any) -> None:
+def anyone_may(policy: Any, restricted: bool, action: str, arn: str, context: dict[str, str]) -> bool:
+    """What the local gate asks the evaluator for an anonymous request."""
+    request = Request(action, arn, context=context)
+    return bool(evaluate(request, resource_policy=policy, restrict_public_buckets=restricted))
+
+
+def test_a_public_website_bucket_lets_only_anonymous_reads_go_without_tls(backend: Backend) -> None:
+    s3 = backend.client("s3", tls=True)  # the bucket is TLS-only: the local gate refuses plain HTTP
     name = f"cf-s3-site-{new_id()[:8]}"
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
     website = InstanceConfig(public=True, options=BucketOptions(website=Website("index.html")))
@@ -37,6 +47,10 @@ def test_a_public_website_bucket_lets_only_anonymous_reads_go_without_tls(s3: An
         page = f"arn:aws:s3:::{name}/index.html"
         assert anyone_may(document, False, "s3:GetObject", page, {"aws:SecureTransport": "false"})
         assert not anyone_may(document, False, "s3:PutObject", page, {"aws:SecureTransport": "false"})
+        # Run through the local gate: the page over plain HTTP to anyone; a signed read over HTTP refused.
+        s3.put_object(Bucket=name, Key="index.html", Body=b"<h1>site</h1>")
+        assert requests.get(f"{backend.moto.endpoint}/{name}/index.html", timeout=10).content == b"<h1>site</h1>"
+        assert refused(backend.client("s3").get_object, Bucket=name, Key="index.html") == "AccessDenied"
         # The website turned off (the bucket stays public): every request needs TLS again.
         public = InstanceConfig(public=True)
         run_concurrently(pool, configuration_calls(s3, name, website, public, tls_endpoint=True))

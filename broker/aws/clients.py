@@ -16,19 +16,21 @@ from broker.settings import Settings
 
 # Enough connections for every thread that may share a client: request threads and the pool.
 MAX_POOL_CONNECTIONS = 64
-# Per attempt: AWS answers these calls in well under a second, so a few seconds means it hangs.
-# The request's deadline (REQUEST_DEADLINE) bounds all attempts together.
+# Per attempt. The request's deadline (REQUEST_DEADLINE) bounds all attempts together.
 CONNECT_TIMEOUT = 3
-READ_TIMEOUT = 6
+# The longest an attempt waits for an answer: AWS_READ_TIMEOUT may shorten it (tests do), not lengthen it,
+# so bounds made from it hold.
+READ_TIMEOUT = Settings.aws_read_timeout
+MAX_ATTEMPTS = 3
 
 
 def client_config(settings: Settings) -> Config:
     s3_options = {"addressing_style": "path"} if settings.aws_endpoint_url else {}
     return Config(
         region_name=settings.aws_region,
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
+        read_timeout=settings.aws_read_timeout,
         max_pool_connections=MAX_POOL_CONNECTIONS,
         s3=s3_options,
         # In the User-Agent of every AWS call, so CloudTrail shows which release of the broker acted.
@@ -59,9 +61,27 @@ def make_clients(settings: Settings) -> AwsClients:
             aws_secret_access_key=settings.aws_secret_access_key,
             config=config,
         )
+        cap_retry_backoff(made, settings.aws_retry_max_backoff)
         return deadlines.guard(made)
 
     return AwsClients(s3=client("s3"), iam=client("iam"), sts=client("sts"))
+
+
+def retry_backoff(client: Any) -> Any:
+    """The back-off of botocore's standard retry handler on this client.
+
+    botocore takes no setting for it, so it is found where botocore registered it: the handler
+    of the client's needs-retry event (by its unique id), whose policy holds the back-off.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+    handlers = client.meta.events._emitter._unique_id_handlers
+    handler = handlers[f"retry-config-{service}"]["handler"].__self__
+    return handler._retry_policy._retry_backoff
+
+
+def cap_retry_backoff(client: Any, seconds: float) -> None:
+    """Wait at most `seconds` before any retry of this client (botocore's own cap is 20 s)."""
+    retry_backoff(client)._max_backoff = seconds
 
 
 # Set inside the pool's own threads: work running there never waits on the pool again.

@@ -20,18 +20,21 @@ from botocore.credentials import Credentials
 from botocore.utils import get_environ_proxies
 
 from broker import deadlines
-from broker.aws.clients import CONNECT_TIMEOUT, READ_TIMEOUT
-from broker.settings import dns_suffix, partition_of
+from broker.aws.clients import CONNECT_TIMEOUT
+from broker.settings import Settings, dns_suffix, partition_of
 
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
 
 
 class KeyProbe:
-    def __init__(self, region: str, endpoint_url: str | None, pool_size: int) -> None:
+    def __init__(
+        self, region: str, endpoint_url: str | None, pool_size: int, read_timeout: float = Settings.aws_read_timeout
+    ) -> None:
         self.region = region
+        self.read_timeout = read_timeout
         self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
         self.pool_size = pool_size
-        self.timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+        self.timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=read_timeout)
         self.http = urllib3.PoolManager(maxsize=pool_size, timeout=self.timeout, retries=False)
         self._proxied: dict[str, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
@@ -60,8 +63,8 @@ class KeyProbe:
         Raises urllib3's HTTPError when AWS could not be reached, DeadlineExceeded when the
         request's time is up.
         """
-        left = deadlines.check("waiting for AWS to accept the new access key") or READ_TIMEOUT
-        timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=min(READ_TIMEOUT, left))
+        left = deadlines.check("waiting for AWS to accept the new access key") or self.read_timeout
+        timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=min(self.read_timeout, left))
         request = AWSRequest(method="GET", url=self.url(bucket, prefix))
         S3SigV4Auth(Credentials(access_key_id, secret_access_key), "s3", self.region).add_auth(request)
         response = self.pool_for(request.url).request(

@@ -32,6 +32,7 @@ from broker.logs import configure_logging
 from broker.model.catalog import load_catalog
 from broker.operations.bindings import Bindings
 from broker.operations.instances import Instances
+from broker.operations.names import NameRefresh
 from broker.operations.upgrade import Upgrades
 from broker.settings import Settings, from_env
 
@@ -77,7 +78,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     identity = check_aws_access(settings, clients.sts)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
-    probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, pool_size=MAX_POOL_CONNECTIONS)
+    probe = KeyProbe(
+        settings.aws_region, settings.aws_endpoint_url, MAX_POOL_CONNECTIONS, read_timeout=settings.aws_read_timeout
+    )
     users = Users(clients.iam, probe, settings.iam_permissions_boundary_arn, pool)
     bindings = Bindings(
         settings,
@@ -90,12 +93,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     instances = Instances(settings, catalog, buckets, bindings.remove_all_of)
     upgrades = Upgrades(settings, instances, bindings, buckets, users, pool)
-    service_broker = S3ServiceBroker(catalog, instances, bindings, upgrades)
+    names = NameRefresh(settings, buckets, users, pool)
+    service_broker = S3ServiceBroker(catalog, instances, bindings, upgrades, names)
     metrics = metrics_from_environment()
     in_flight = InFlight(settings.request_deadline)
 
     app = Flask("broker")
-    app.wsgi_app = BodyLimits(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = BodyLimits(app.wsgi_app, seconds=settings.body_deadline)  # type: ignore[method-assign]
     # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
     app.extensions["s3_broker.aws"] = clients
     app.extensions["s3_broker.probe"] = probe

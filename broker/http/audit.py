@@ -54,15 +54,22 @@ def audit_record(
     status: int,
     seconds: float,
 ) -> dict[str, Any]:
-    """The fields of an OSB request's audit line."""
+    """The fields of an OSB request's audit line.
+
+    Auth is checked before anything else, so a 401 is the one answer to a caller the broker does
+    not know: the identities it claims are its word alone, and a line that named them would put
+    a forged user in the audit trail (who deleted that bucket?). They are left out.
+    """
+    authenticated = status != 401
     return {
         "operation": operation,
         "method": method,
         "path": path,
         "instance_id": view_args.get("instance_id"),
         "binding_id": view_args.get("binding_id"),
-        "request_identity": headers.get(REQUEST_IDENTITY),
-        "originating_identity": originating_identity(headers.get(ORIGINATING_IDENTITY)),
+        "authenticated": authenticated,
+        "request_identity": headers.get(REQUEST_IDENTITY) if authenticated else None,
+        "originating_identity": originating_identity(headers.get(ORIGINATING_IDENTITY)) if authenticated else None,
         "status": status,
         "outcome": outcome(status),
         "duration_ms": round(seconds * 1000, 1),

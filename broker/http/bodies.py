@@ -16,7 +16,6 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 MAX_BODY_BYTES = 1024 * 1024
-BODY_DEADLINE = 10.0
 READ_SIZE = 64 * 1024
 
 Environ = dict[str, Any]
@@ -86,11 +85,14 @@ class BodyLimits:
     """WSGI middleware: the body is read here, within the limits, and handed on in memory."""
 
     def __init__(
-        self, app: Callable[[Environ, StartResponse], Iterable[bytes]], max_bytes: int = MAX_BODY_BYTES
+        self,
+        app: Callable[[Environ, StartResponse], Iterable[bytes]],
+        seconds: float,  # the body deadline (BODY_DEADLINE)
+        max_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.seconds = BODY_DEADLINE
+        self.seconds = seconds
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         declared = environ.get("CONTENT_LENGTH") or ""

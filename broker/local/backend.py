@@ -1,13 +1,16 @@
 """The embedded local AWS: a moto server on loopback with IAM enforcement on, everything in memory.
 
-The broker talks to it as an IAM user that holds only the broker policy (broker-policy.json),
-so what works here needs no more rights than operators grant on real AWS.
+The broker talks to it as an IAM user that holds only the broker policy (broker-policy.json), as
+operators ship it: the gate in front of moto judges it as AWS does, conditions and all, so what
+works here needs no more rights than operators grant on real AWS.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
+import os
 import secrets
 import string
 import urllib.request
@@ -21,7 +24,10 @@ from broker.policy.account_policies import AccountFacts, facts_for
 from broker.settings import Settings
 
 BROKER_USER = "s3-service-broker"
-BOOTSTRAP_KEY = "bootstrap"  # moto accepts any key while IAM enforcement is off
+BOOTSTRAP_KEY = "bootstrap"  # the gate lets any key through while its enforcement is off
+# The local backend's admin API (moto's /moto-api and the gate's /_local) answers only this token.
+ADMIN_TOKEN_ENV = "LOCAL_AWS_ADMIN_TOKEN"
+ADMIN_TOKEN_HEADER = "X-Local-Admin-Token"
 
 
 @dataclass(frozen=True)
@@ -30,23 +36,6 @@ class LocalIdentity:
     access_key_id: str
     secret_access_key: str = field(repr=False)
     permissions_boundary_arn: str
-
-
-def widened_for_moto(policy: dict[str, Any]) -> dict[str, Any]:
-    """The broker policy as moto needs it to allow what real AWS allows with the original.
-
-    moto checks IAM actions against the resource "*", never a user's ARN, so IAM statements get
-    Resource "*". moto checks DeleteObjects (the batch call) against the bucket's ARN, not each
-    object's, so object statements also name the buckets. The rest stays as operators get it.
-    """
-    statements = []
-    for statement in policy["Statement"]:
-        if all(action.startswith("iam:") for action in statement["Action"]):
-            statement = {**statement, "Resource": "*"}
-        elif statement["Resource"].endswith("/*") and statement["Effect"] == "Allow":
-            statement = {**statement, "Resource": [statement["Resource"], statement["Resource"][: -len("/*")]]}
-        statements.append(statement)
-    return {**policy, "Statement": statements}
 
 
 def start_moto(port: int) -> Any:
@@ -60,16 +49,27 @@ def start_moto(port: int) -> Any:
     return start_in_thread(port)
 
 
-def set_enforcement(endpoint: str, enforce: bool) -> None:
-    """Switch moto's IAM enforcement on (every request must be signed by a known user) or off."""
+def admin_call(endpoint: str, path: str, body: bytes | None = None) -> str:
+    """A call to the local backend's admin API with the token from the environment."""
     request = urllib.request.Request(
-        f"{endpoint}/moto-api/reset-auth",
-        data=b"0" if enforce else b"inf",
-        headers={"Content-Type": "text/plain"},
-        method="POST",
+        f"{endpoint}{path}",
+        data=body,
+        headers={"Content-Type": "text/plain", ADMIN_TOKEN_HEADER: os.environ.get(ADMIN_TOKEN_ENV, "")},
+        method="POST" if body is not None else "GET",
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+        return response.read().decode()
+
+
+def set_enforcement(endpoint: str, enforce: bool) -> None:
+    """Switch the gate's enforcement on (every request judged as AWS would) or off (anything goes)."""
+    admin_call(endpoint, "/moto-api/reset-auth", b"0" if enforce else b"inf")
+
+
+def set_clock(endpoint: str, moment: datetime.datetime | None) -> None:
+    """Set the gate's clock (aws:CurrentTime, presigned expiry) to `moment` (UTC), or back to now with None."""
+    moment = moment or datetime.datetime.now(datetime.UTC)
+    admin_call(endpoint, "/_local/clock", moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode())
 
 
 def bootstrap_client(service: str, endpoint: str, region: str) -> Any:
@@ -103,7 +103,7 @@ def create_broker_identity(endpoint: str, settings: Settings, *, user_name: str 
     iam.put_user_policy(
         UserName=user_name,
         PolicyName="s3-service-broker",
-        PolicyDocument=json.dumps(widened_for_moto(account_policies.broker_policy(facts))),
+        PolicyDocument=json.dumps(account_policies.broker_policy(facts)),
     )
     key = iam.create_access_key(UserName=user_name)["AccessKey"]
     return LocalIdentity(endpoint, key["AccessKeyId"], key["SecretAccessKey"], boundary)

@@ -1,237 +1,234 @@
-"""In front of the local backend: anonymous reads of public objects and presigned URLs, as on AWS.
+"""In front of the local backend: every request judged as AWS judges it, before moto sees it.
 
-moto under IAM enforcement answers 500 to any request without an Authorization header, which
-covers both. This WSGI middleware handles them before moto sees them:
+- A signed request (S3, IAM, STS) is authenticated and authorised by the judge (judge.py says
+  why the gate decides and moto's own enforcement stays off): the caller's identity policies,
+  its permissions boundary and, for S3, the bucket's policy and Block Public Access, with the
+  request's condition keys: aws:SourceIp (the client's address), aws:SecureTransport (the
+  scheme), aws:CurrentTime (the gate's clock), aws:Referer, aws:UserAgent, aws:ViaAWSService
+  (always false: no AWS service calls the gate), aws:RequestedRegion, and the S3 and IAM keys of
+  s3_operations and iam_operations.
+- A presigned URL is checked (presigned.py) and then judged as its key's signed request.
+- An unsigned request is judged as anonymous: the bucket policy and Block Public Access.
+- A policy, operator, key or operation the evaluator does not know answers 500 with the reason,
+  also in this module's log: never a silent allow or deny.
 
-- a presigned URL (SigV4 in the query) is checked as S3 checks it: a key that exists, a
-  signature that matches, not expired. It then goes on to moto signed in the Authorization
-  header with the same key, so moto applies that key's IAM policy as for any other request;
-- an unsigned GET or HEAD of an object is served when the bucket's policy lets everyone read
-  it (from a matching Referer, if the policy limits that) and Block Public Access does not
-  restrict it, signed for moto by a reader user that only this middleware uses; anything else
-  unsigned is refused with 403 AccessDenied, as S3 does.
-
-Only the local backend imports this module (it needs moto in-process).
+moto's admin API (/moto-api: every secret key, a reset) and the gate's own (/_local: its
+enforcement switch and clock) answer only requests carrying the admin token made at start.
+With `test_headers`, which only the tests' backend turns on, X-Local-Source-Ip says which address
+a request came from and X-Local-Source-Vpce which VPC endpoint it came through (a request through
+an endpoint has no aws:SourceIp, as on AWS). Only the local backend imports this module.
 """
 
 from __future__ import annotations
 
 import datetime
 import hmac
-import json
+import io
+import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from urllib.parse import parse_qsl
 
-from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.access_control import CreateAccessKeyFailure, create_access_key
-from moto.iam.models import iam_backends
-from moto.s3.models import s3_backends
+from broker.local.judge import Caller, Judge, Unauthenticated, check_signature, find_key, parse_authorization
+from broker.local.policy_evaluation import PolicyError, Result
+from broker.local.presigned import admit_presigned, check_not_expired, is_presigned, raw_path
+from broker.local.refusals import ACCESS_DENIED, FORBIDDEN, Refusal, StartResponse
+from broker.local.s3_operations import s3_checks
 
-from broker.local import public_access
+__all__ = ["ADMIN_TOKEN_HEADER", "LocalGate", "Refusal", "check_not_expired"]
 
-PARTITION = "aws"
-READER_USER = "s3-broker-local-public-reader"
-READER_PATH = "/s3-broker-local/"
-READER_REGION = "us-east-1"
-READER_POLICY = {
-    "Version": "2012-10-17",
-    # Only ever used after public_access.anyone_may() said yes for the very request.
-    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": "*"}],
-}
-PRESIGN_PARAMS = (
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-    "X-Amz-Security-Token",
-)
-MAX_EXPIRES = 7 * 24 * 3600  # S3's limit for a SigV4 presigned URL
-AMZ_DATE = "%Y%m%dT%H%M%SZ"
-FORBIDDEN, BAD_REQUEST = "403 Forbidden", "400 Bad Request"
-QUERY_ERROR = "AuthorizationQueryParametersError"
+log = logging.getLogger("s3-broker.local-gate")
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+ADMIN_TOKEN_HEADER = "X-Local-Admin-Token"
+SOURCE_IP_HEADER, SOURCE_VPCE_HEADER = "HTTP_X_LOCAL_SOURCE_IP", "HTTP_X_LOCAL_SOURCE_VPCE"
+ADMIN_PATHS = ("/moto-api", "/_local/")
+ISO = "%Y-%m-%dT%H:%M:%SZ"
 
-StartResponse = Callable[..., Any]
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The whole body, put back so moto reads it too."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 CREATE_BUCKET = threading.Lock()
 
 
-def creates_bucket(environ: dict[str, Any], path: str) -> bool:
+def creates_bucket(environ: dict[str, Any]) -> bool:
     """A path-style CreateBucket: PUT /BUCKET with no query."""
+    path = raw_path(environ)
     return environ["REQUEST_METHOD"] == "PUT" and not environ.get("QUERY_STRING") and "/" not in path.strip("/")
-
-
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-class Refusal(Exception):
-    """What S3 answers instead of serving: a status and an S3 error code and message."""
-
-    def __init__(self, status: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def respond(self, environ: Mapping[str, Any], start_response: StartResponse) -> list[bytes]:
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{self.code}</Code><Message>{self.message}</Message></Error>"
-        ).encode()
-        start_response(self.status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
-
-
-ACCESS_DENIED = Refusal(FORBIDDEN, "AccessDenied", "Access Denied")
-
-
-def raw_path(environ: Mapping[str, Any]) -> str:
-    """The path as the client sent it, still percent-encoded: what a SigV4 signature covers for S3."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-    if "://" in raw:
-        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
-    return raw.split("?", 1)[0] or "/"
-
-
-def presign_expected_signature(
-    environ: Mapping[str, Any], query: list[tuple[str, str]], credentials: Credentials, scope: list[str]
-) -> str:
-    """The signature S3 would compute for this presigned request with the key's secret."""
-    params = dict(query)
-    signed = params["X-Amz-SignedHeaders"].split(";")
-    headers = {name: environ.get("HTTP_" + name.upper().replace("-", "_"), "") for name in signed}
-    parts = environ.get("QUERY_STRING", "").split("&")
-    unsigned_query = "&".join(part for part in parts if not part.startswith("X-Amz-Signature="))
-    url = f"http://{environ.get('HTTP_HOST', '')}{raw_path(environ)}?{unsigned_query}"
-    request = AWSRequest(method=environ["REQUEST_METHOD"], url=url, headers=headers)
-    request.context["timestamp"] = params["X-Amz-Date"]
-    auth = S3SigV4QueryAuth(credentials, scope[3], scope[2], expires=int(params["X-Amz-Expires"]))
-    canonical = auth.canonical_request(request)
-    return auth.signature(auth.string_to_sign(request, canonical), request)
-
-
-def check_not_expired(params: Mapping[str, str], now: datetime.datetime) -> None:
-    try:
-        signed_at = datetime.datetime.strptime(params["X-Amz-Date"], AMZ_DATE).replace(tzinfo=datetime.UTC)
-        expires = int(params["X-Amz-Expires"])
-    except (KeyError, ValueError):
-        raise Refusal(BAD_REQUEST, QUERY_ERROR, "X-Amz-Date or X-Amz-Expires is malformed.") from None
-    if not 0 < expires <= MAX_EXPIRES:
-        raise Refusal(BAD_REQUEST, QUERY_ERROR, "X-Amz-Expires must be 1 to 604800.")
-    if now > signed_at + datetime.timedelta(seconds=expires):
-        raise Refusal(FORBIDDEN, "AccessDenied", "Request has expired")
 
 
 class LocalGate:
     """WSGI middleware around moto's app; see the module docstring."""
 
-    def __init__(self, app: WsgiApp) -> None:
+    def __init__(self, app: WsgiApp, admin_token: str, *, test_headers: bool = False) -> None:
         self.app = app
-        self._reader_lock = threading.Lock()
+        self.admin_token = admin_token
+        self.test_headers = test_headers
+        self.enforcing = False  # off while the first identities are made, as moto's INITIAL_NO_AUTH_ACTION_COUNT
+        self.judge = Judge()
+        self._clock_offset = datetime.timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC) + self._clock_offset
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = raw_path(environ)
-        signed = "HTTP_AUTHORIZATION" in environ
-        if signed and creates_bucket(environ, path):
+        if creates_bucket(environ):
             # moto looks for the bucket and creates it in two steps: two CreateBucket calls at once
             # (us-east-1 lets its owner repeat one) made a second bucket of the name that replaced
             # the first, objects and all. S3 creates a bucket once.
             with CREATE_BUCKET:
-                return list(self.app(environ, start_response))
-        if signed or environ["REQUEST_METHOD"] == "OPTIONS" or path == "/" or path.startswith("/moto-api"):
-            return self.app(environ, start_response)  # signed calls, CORS preflights, moto's own API
+                return list(self._call(environ, start_response))
+        return self._call(environ, start_response)
+
+    def _call(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = raw_path(environ)
+        if path.startswith(ADMIN_PATHS):
+            return self._admin(environ, start_response, path)
+        source_ip, source_vpce = environ.pop(SOURCE_IP_HEADER, None), environ.pop(SOURCE_VPCE_HEADER, None)
+        if not self.enforcing:
+            return self.app(environ, start_response)
+        environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)  # moto would act in the account it names
+        context = self._context(environ, source_ip if self.test_headers else None, source_vpce)
         query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         try:
-            if any(name in ("X-Amz-Signature", "X-Amz-Credential", "Signature") for name, _ in query):
-                self._admit_presigned(environ, query)
-            else:
-                self._admit_anonymous(environ, query, path)
+            if "HTTP_AUTHORIZATION" not in environ and is_presigned(query):
+                admit_presigned(environ, query, self.now())
+                query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            if "HTTP_AUTHORIZATION" in environ:
+                return self._signed(environ, start_response, path, query, context)
+            if environ["REQUEST_METHOD"] == "OPTIONS":
+                return self.app(environ, start_response)  # CORS preflight: S3 answers it from the CORS rules
+            return self._anonymous(environ, start_response, path, query, context)
         except Refusal as refusal:
             return refusal.respond(environ, start_response)
+        except PolicyError as error:
+            log.error("local gate cannot judge %s %s: %s", environ["REQUEST_METHOD"], path, error)
+            return _plain(start_response, "500 Internal Server Error", f"local gate cannot judge this request: {error}")
+
+    def _context(self, environ: dict[str, Any], source_ip: str | None, source_vpce: str | None) -> dict[str, str]:
+        now = self.now()
+        context = {
+            "aws:SecureTransport": "true" if environ.get("wsgi.url_scheme") == "https" else "false",
+            "aws:CurrentTime": now.strftime(ISO),
+            "aws:EpochTime": str(int(now.timestamp())),
+            "aws:ViaAWSService": "false",
+        }
+        if source_vpce and self.test_headers:
+            context["aws:SourceVpce"] = source_vpce  # through an endpoint there is no public source address
+        else:
+            context["aws:SourceIp"] = source_ip or environ.get("REMOTE_ADDR", "")
+        for header, key in (("HTTP_REFERER", "aws:Referer"), ("HTTP_USER_AGENT", "aws:UserAgent")):
+            if environ.get(header):
+                context[key] = environ[header]
+        return context
+
+    # --- signed requests ------------------------------------------------------------------------
+
+    def _signed(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        path: str,
+        query: list[tuple[str, str]],
+        context: dict[str, str],
+    ) -> Iterable[bytes]:
+        try:
+            parts = parse_authorization(environ["HTTP_AUTHORIZATION"])
+        except Unauthenticated as error:
+            raise Refusal("400 Bad Request", error.code, error.message) from None
+        service, region = parts["Credential"].split("/")[3], parts["Credential"].split("/")[2]
+        query_api = service != "s3"
+        params = dict(query)
+        body = read_body(environ) if query_api or (environ["REQUEST_METHOD"] == "POST" and "delete" in params) else b""
+        query_string = environ.get("QUERY_STRING", "")
+        url = f"http://{environ.get('HTTP_HOST', '')}{path}" + (f"?{query_string}" if query_string else "")
+        try:
+            caller = find_key(parts["Credential"].split("/")[0])
+            check_signature(environ, url, body, parts, caller)
+        except Unauthenticated as error:
+            code = "InvalidClientTokenId" if query_api and error.code == "InvalidAccessKeyId" else error.code
+            raise Refusal(FORBIDDEN, code, error.message, query_api=query_api) from None
+        context["aws:RequestedRegion"] = region
+        if not query_api:
+            headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+            checks = s3_checks(environ["REQUEST_METHOD"], path, params, headers, body)
+            result = self.judge.judge_s3(caller, checks, context)
+            self._refuse_unless(result, caller, checks[0].action, path)
+            if environ["REQUEST_METHOD"] == "PUT" and "policy" in params:
+                bucket = path.lstrip("/").partition("/")[0]
+                if self.judge.refuses_public_policy(bucket, read_body(environ)):
+                    raise ACCESS_DENIED
+            return self.app(environ, start_response)
+        form = {**params, **dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))}
+        action = form.get("Action", "")
+        self._refuse_unless(self.judge.judge_iam(caller, action, form, context), caller, action, path, query_api=True)
         return self.app(environ, start_response)
 
-    # --- presigned URLs -------------------------------------------------------------------
+    def _refuse_unless(
+        self, result: Result | None, caller: Caller | None, action: str, path: str, *, query_api: bool = False
+    ) -> None:
+        if result is None or result:
+            return
+        who = caller.arn if caller else "anonymous"
+        log.info("local gate refused %s on %s for %s: %s", action, path, who, result.reason)
+        if query_api:
+            message = f"User: {who} is not authorized to perform: {action} ({result.reason})"
+            raise Refusal(FORBIDDEN, "AccessDenied", message, query_api=True)
+        raise ACCESS_DENIED
 
-    def _admit_presigned(self, environ: dict[str, Any], query: list[tuple[str, str]]) -> None:
-        params = dict(query)
-        if params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" or "X-Amz-Signature" not in params:
-            raise Refusal(BAD_REQUEST, QUERY_ERROR, "Only SigV4 presigned URLs are supported.")
-        scope = params.get("X-Amz-Credential", "").split("/")
-        if len(scope) != 5 or "X-Amz-SignedHeaders" not in params:
-            raise Refusal(BAD_REQUEST, QUERY_ERROR, "X-Amz-Credential is malformed.")
-        check_not_expired(params, datetime.datetime.now(datetime.UTC))
-        token = params.get("X-Amz-Security-Token")
-        try:
-            key = create_access_key(
-                account_id=DEFAULT_ACCOUNT_ID,
-                partition=PARTITION,
-                access_key_id=scope[0],
-                headers={"X-Amz-Security-Token": token} if token else {},
-            )
-        except CreateAccessKeyFailure:
-            raise Refusal(
-                FORBIDDEN, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-            ) from None
-        credentials = key.create_credentials()
-        expected = presign_expected_signature(environ, query, credentials, scope)
-        if not hmac.compare_digest(expected, params["X-Amz-Signature"]):
-            raise Refusal(
-                FORBIDDEN,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided.",
-            )
-        rest = [(name, value) for name, value in query if name not in PRESIGN_PARAMS]
-        sign_for_moto(environ, credentials, scope[2], rest)
+    # --- anonymous requests ---------------------------------------------------------------------
 
-    # --- anonymous reads --------------------------------------------------------------------
-
-    def _admit_anonymous(self, environ: dict[str, Any], query: list[tuple[str, str]], path: str) -> None:
-        bucket_name, _, key = path.lstrip("/").partition("/")
-        if environ["REQUEST_METHOD"] not in ("GET", "HEAD") or not key:
-            raise ACCESS_DENIED
-        bucket = s3_backends[DEFAULT_ACCOUNT_ID][PARTITION].buckets.get(unquote(bucket_name))
-        if bucket is None:
+    def _anonymous(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        path: str,
+        query: list[tuple[str, str]],
+        context: dict[str, str],
+    ) -> Iterable[bytes]:
+        headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+        checks = s3_checks(environ["REQUEST_METHOD"], path, dict(query), headers)
+        result = self.judge.judge_s3(None, checks, context)
+        if result is None:
             raise Refusal("404 Not Found", "NoSuchBucket", "The specified bucket does not exist")
-        policy = json.loads(bucket.policy) if bucket.policy else None
-        block = bucket.public_access_block
-        restricted = bool(block and block.restrict_public_buckets)
-        action = public_access.object_read_action(dict(query))
-        context = {"aws:SecureTransport": "true" if environ.get("wsgi.url_scheme") == "https" else "false"}
-        if environ.get("HTTP_REFERER"):
-            context["aws:Referer"] = environ["HTTP_REFERER"]
-        arn = f"arn:aws:s3:::{bucket.name}/{unquote(key)}"
-        if not public_access.anyone_may(policy, restricted, action, arn, context):
-            raise ACCESS_DENIED
-        sign_for_moto(environ, self._reader(), READER_REGION, query)
+        self._refuse_unless(result, None, checks[0].action, path)
+        return self.app(environ, start_response)
 
-    def _reader(self) -> Credentials:
-        """The reader user's key, made on first use (again if moto was reset since)."""
-        iam = iam_backends[DEFAULT_ACCOUNT_ID][PARTITION]
-        with self._reader_lock:
-            user = iam.users.get(READER_USER)
-            if user is None:
-                user = iam.create_user(READER_REGION, READER_USER, path=READER_PATH)
-                iam.put_user_policy(READER_USER, "public-reads", json.dumps(READER_POLICY))
-                iam.create_access_key(READER_USER)
-            key = user.access_keys[0]
-            return Credentials(key.access_key_id, key.secret_access_key)
+    # --- the admin API --------------------------------------------------------------------------
 
-
-def sign_for_moto(environ: dict[str, Any], credentials: Credentials, region: str, query: list[tuple[str, str]]) -> None:
-    """Rewrite the request in place: `query` as its query string, signed in headers with `credentials`."""
-    query_string = urlencode(query, safe="-_.~", quote_via=quote)
-    path = raw_path(environ)
-    request = AWSRequest(
-        method=environ["REQUEST_METHOD"],
-        url=f"http://{environ.get('HTTP_HOST', '')}{path}" + (f"?{query_string}" if query_string else ""),
-        # The body is not part of the signature, so it streams through untouched.
-        headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"},
-    )
-    S3SigV4Auth(credentials, "s3", region).add_auth(request)
-    environ["QUERY_STRING"] = query_string
-    environ["RAW_URI"] = environ["REQUEST_URI"] = path + (f"?{query_string}" if query_string else "")
-    for name, value in request.headers.items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
+        given = environ.get("HTTP_" + ADMIN_TOKEN_HEADER.upper().replace("-", "_"), "")
+        if not hmac.compare_digest(given.encode(), self.admin_token.encode()):
+            return _plain(start_response, FORBIDDEN, "the local backend's admin API needs its admin token")
+        method = environ["REQUEST_METHOD"]
+        if path == "/moto-api/reset-auth" and method == "POST":
+            # The gate enforces instead of moto: "0" free requests left means enforce, "inf" means off.
+            with self._lock:
+                self.enforcing = read_body(environ).strip() != b"inf"
+            return _plain(start_response, "200 OK", "enforcing" if self.enforcing else "not enforcing")
+        if path == "/_local/clock":
+            if method == "POST":
+                try:
+                    moment = datetime.datetime.strptime(read_body(environ).decode().strip(), ISO)
+                except ValueError:
+                    return _plain(start_response, "400 Bad Request", f"the clock takes a time as {ISO}")
+                with self._lock:
+                    self._clock_offset = moment.replace(tzinfo=datetime.UTC) - datetime.datetime.now(datetime.UTC)
+            return _plain(start_response, "200 OK", self.now().strftime(ISO))
+        return self.app(environ, start_response)

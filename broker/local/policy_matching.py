@@ -6,6 +6,7 @@ Standard library only, pure; see policy_evaluation for what the evaluator models
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,42 @@ def strings(value: Any, where: str) -> list[str]:
             raise PolicyError(f"{where}: expected strings, got {item!r}")
         out.append(str(item))
     return out
+
+
+VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def check_variables(values: Iterable[str], keys: Keys, where: str) -> None:
+    """A policy variable must name a known single-valued key (an unfilled ${PLACEHOLDER} does not)."""
+    for value in values:
+        for name in VARIABLE.findall(value):
+            try:
+                multi = keys.check(name)
+            except PolicyError:
+                raise PolicyError(
+                    f"{where}: policy variables are supported for known keys only, not {name!r}"
+                ) from None
+            if multi:
+                raise PolicyError(f"{where}: policy variable {name!r} is multivalued")
+
+
+def substitute(value: str, values: Mapping[str, ContextValue]) -> str | None:
+    """`value` with each ${key} replaced by the request's value, as AWS does in a Resource; None when the
+    request lacks a key (then the element matches nothing)."""
+    if "${" not in value:
+        return value
+    missing = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal missing
+        given = values.get(match.group(1).lower())
+        if not isinstance(given, str):
+            missing = True
+            return ""
+        return given
+
+    filled = VARIABLE.sub(one, value)
+    return None if missing else filled
 
 
 def no_variables(values: Iterable[str], version: str, where: str) -> None:

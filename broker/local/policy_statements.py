@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from broker.local.policy_conditions import condition_holds
-from broker.local.policy_matching import ContextValue, Keys, Policy, PolicyError, glob, no_variables, strings
+from broker.local.policy_matching import (
+    ContextValue,
+    Keys,
+    Policy,
+    PolicyError,
+    check_variables,
+    glob,
+    no_variables,
+    strings,
+    substitute,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,10 @@ class Request:
         derived = {
             "aws:PrincipalArn": self.principal_arn,
             "aws:PrincipalAccount": self.principal_account,
+            # An IAM user's name (the last part of its ARN), as ${aws:username} is filled in.
+            "aws:username": self.principal_arn.rsplit("/", 1)[1]
+            if self.principal_arn and ":user/" in self.principal_arn
+            else None,
             "aws:ResourceAccount": self.owner,
             "s3:ResourceAccount": self.owner,
         }
@@ -97,7 +111,10 @@ def statements(policy: Policy, label: str, resource_based: bool, keys: Keys) -> 
         resources = strings(body.get("Resource", body.get("NotResource")), where)
         if any(r != "*" and not r.startswith("arn:") for r in resources):
             raise PolicyError(f"{where}: not an ARN: {resources!r}")
-        no_variables(resources, version, where)
+        if version == "2012-10-17":
+            check_variables(resources, keys, where)
+        else:
+            no_variables(resources, version, where)
         condition_holds(body.get("Condition", {}), {}, keys, version)  # raises on what it does not know
         out.append(Statement(where, body["Effect"], body, version))
     return out
@@ -123,8 +140,9 @@ def applies(statement: Statement, request: Request, values: Mapping[str, Context
     actions = strings(body.get("Action", body.get("NotAction")), statement.label)
     if any(glob(a, request.action, ignore_case=True) for a in actions) != ("Action" in body):
         return False
-    resources = strings(body.get("Resource", body.get("NotResource")), statement.label)
-    if any(r == "*" or glob(r, request.resource, arn=True) for r in resources) != ("Resource" in body):
+    resources = [substitute(r, values) for r in strings(body.get("Resource", body.get("NotResource")), statement.label)]
+    matched = any(r is not None and (r == "*" or glob(r, request.resource, arn=True)) for r in resources)
+    if matched != ("Resource" in body):
         return False
     return "Condition" not in body or condition_holds(body["Condition"], values, keys, statement.version)
 

@@ -13,21 +13,21 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import __version__
 from broker.aws.buckets import Buckets
 from broker.aws.clients import run_concurrently
 from broker.aws.users import UserExists, Users
 from broker.errors import BrokerError, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
 from broker.model import records
 from broker.model.access_keys import AccessKey
-from broker.model.binding_records import binding_tags, expiry_from_tags
+from broker.model.binding_records import expiry_from_tags, user_tags
 from broker.model.catalog import Catalog
 from broker.model.credentials import binding_credentials
 from broker.model.expiry import Expiry
+from broker.model.names import NO_NAMES, Names
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
-from broker.operations import deletion_fence, rotation
+from broker.operations import deletion_fence, external_access, rotation
 from broker.operations.binding_keys import BindingKeys
 from broker.operations.user_sweep import Sweep, sweep_users
 from broker.policy import documents
@@ -72,10 +72,12 @@ class Bindings:
         parameters: Any,
         context_org: str | None = None,
         predecessor_binding_id: str | None = None,
+        names: Names = NO_NAMES,
     ) -> BindResult:
         """Make (or, for the same request again, renew) the binding's user and a key that works.
 
-        With `predecessor_binding_id` (OSB 2.17 rotation) the options are the predecessor's.
+        With `predecessor_binding_id` (OSB 2.17 rotation) the options are the predecessor's. The
+        user's name tags are the instance's, with those the bind's context gives (org, space).
         """
         plan = self.catalog.plan(plan_id)
         config = binding_config(plan, parameters)
@@ -89,20 +91,21 @@ class Bindings:
                 predecessor_id=predecessor_binding_id,
                 parameters=parameters,
             )
-        self._check_external_buckets(config)
+        external_access.check_buckets(self.settings, config)
         instance, others = self._read_instances(instance_id, config, context_org)
         buckets = [self.settings.bucket_name(instance_id)] + [self.settings.bucket_name(i) for i in others]
         instances = [instance, *others.values()]
         expiry = Expiry.after(datetime.now(UTC), config.expires_in_days) if config.expires_in_days else None
-        document = self.key_policy(config, buckets, instances, expiry)
+        document = self.key_policy(config, buckets, instances, expiry, context_org)
         user_name = self.settings.user_name(binding_id)
         # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
-        user_arn, created, user_tags = self._claim_user(user_name, binding_id, instance_id, digest, config, expiry)
+        tags = user_tags(instance_id, binding_id, digest, config, expiry, instance.record.names.merged(names))
+        user_arn, created, existing_tags = self._claim_user(user_name, binding_id, instance_id, tags)
         if not created and expiry:
             # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
-            expiry = expiry_from_tags(user_tags, config.expires_in_days) or expiry
-            document = self.key_policy(config, buckets, instances, expiry)
+            expiry = expiry_from_tags(existing_tags, config.expires_in_days) or expiry
+            document = self.key_policy(config, buckets, instances, expiry, context_org)
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
@@ -157,26 +160,24 @@ class Bindings:
     def _restricted_to_platform(self, config: BindingConfig) -> bool:
         return any(self._platform_limits(config))
 
-    def _check_external_buckets(self, config: BindingConfig) -> None:
-        """External buckets are other accounts' buckets: never one of this broker's instances."""
-        for bucket in config.external_buckets:
-            if bucket.startswith(self.settings.bucket_prefix):
-                raise InvalidParameters(
-                    f"external_buckets: {bucket!r} is named like a bucket of this broker (prefix "
-                    f"{self.settings.bucket_prefix!r}); external_buckets are for buckets of other AWS accounts. "
-                    "To reach another service instance of your own org, use additional_instances with its GUID."
-                )
-
     def key_policy(
-        self, config: BindingConfig, buckets: list[str], instances: list[StoredInstance], expiry: Expiry | None
+        self,
+        config: BindingConfig,
+        buckets: list[str],
+        instances: list[StoredInstance],
+        expiry: Expiry | None,
+        context_org: str | None = None,
     ) -> dict[str, Any]:
+        """The key's policy; `instances[0]` is the bound one, `context_org` the org the binding is made in."""
         source_cidrs, vpc_endpoints = self._platform_limits(config)
+        accounts = external_access.accounts_for(self.settings, self.own_account, config, instances[0], context_org)
         document = documents.user_policy(
             buckets,
             read_only=config.read_only,
             write_only=config.write_only,
             path_prefix=config.path_prefix,
             external_buckets=config.external_buckets,
+            external_accounts=accounts,
             own_account=self.own_account,
             kms_key_arns=[arn for s in instances if (arn := s.record.config.kms_key_arn)],
             s3_service=self.settings.s3_service_name,
@@ -193,26 +194,13 @@ class Bindings:
         return document
 
     def _claim_user(
-        self,
-        user_name: str,
-        binding_id: str,
-        instance_id: str,
-        digest: str,
-        config: BindingConfig,
-        expiry: Expiry | None,
+        self, user_name: str, binding_id: str, instance_id: str, tags: dict[str, str]
     ) -> tuple[str, bool, dict[str, str]]:
         """Create the binding's user, its options recorded in its tags; or, if this very request made it
         before, take it over.
 
         Returns the user's ARN, whether it was created now, and its tags.
         """
-        tags = {
-            records.INSTANCE_ID: instance_id,
-            records.BINDING_ID: binding_id,
-            records.BINDING_DIGEST: digest,
-            records.VERSION: __version__,
-            **binding_tags(config, expiry),
-        }
         try:
             return self.users.create(user_name, self.settings.user_path(instance_id), tags), True, tags
         except UserExists:
@@ -223,7 +211,12 @@ class Bindings:
             raise ConcurrencyError(
                 f"Binding {binding_id} was being deleted while this bind ran. Try the bind again."
             ) from None
-        if existing_tags.get(records.BINDING_DIGEST) != digest:
+        if existing_tags.get(records.BINDING_ID) not in (None, binding_id):
+            raise Conflict(
+                f"Binding {binding_id} would share IAM user {user_name} with binding "
+                f"{existing_tags[records.BINDING_ID]}: IAM user names ignore case. Use another binding id."
+            )
+        if existing_tags.get(records.BINDING_DIGEST) != tags[records.BINDING_DIGEST]:
             raise Conflict(
                 f"Binding {binding_id} already exists with other parameters. "
                 "Unbind it (or delete the service key) first."
@@ -287,6 +280,8 @@ class Bindings:
             _arn, tags = self.users.read(user_name)
         except NotFound:
             raise missing(f"Binding {binding_id} does not exist (no IAM user {user_name}).") from None
+        if tags.get(records.BINDING_ID) not in (None, binding_id):  # the same name but another case
+            raise missing(f"Binding {binding_id} does not exist (IAM user {user_name} is another binding's).")
         if tags.get(records.INSTANCE_ID) != instance_id:
             raise missing(f"Binding {binding_id} does not belong to instance {instance_id}.")
 

@@ -14,6 +14,7 @@ from broker.aws.not_empty import BucketNotEmpty
 from broker.errors import AsyncRequired, BadRequest, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
 from broker.model.maintenance import check_offered
+from broker.model.names import NO_NAMES, Names
 from broker.model.parameters import (
     InstanceConfig,
     check_characters,
@@ -25,11 +26,12 @@ from broker.model.records import (
     MAX_TAGS,
     InstanceRecord,
     StoredInstance,
+    carries_broker_mark,
     deleting_since,
     instance_tags,
 )
 from broker.operations.deletion_fence import being_deleted
-from broker.operations.provisioning import Provisioning
+from broker.operations.provisioning import Provisioning, not_the_brokers
 from broker.operations.user_sweep import Sweep
 from broker.settings import Settings
 
@@ -60,6 +62,7 @@ class Instances:
         space_guid: str,
         parameters: Any,
         maintenance_version: str | None = None,
+        names: Names = NO_NAMES,
     ) -> bool:
         """Create the instance's bucket; True if created, False if an identical one already exists."""
         plan = self.catalog.plan(plan_id)
@@ -72,6 +75,7 @@ class Instances:
             space_guid=space_guid,
             config=instance_config_for_create(plan, parameters),
             version=__version__,
+            names=names,
         )
         check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
         return self.provisioning.settle(record)
@@ -136,6 +140,8 @@ class Instances:
             if sweep.removed or not sweep.finished:
                 return self._users_left(instance_id, sweep, async_allowed)
             raise Gone(f"Instance {instance_id} does not exist (no bucket {bucket}).")
+        if not carries_broker_mark(tags):
+            raise Gone(not_the_brokers(bucket))
         stored = self.buckets.read_from(tags)
         deleting = deleting_since(tags) is not None
         if deleting or (stored is not None and stored.record.config.delete_objects):
@@ -247,14 +253,17 @@ class Instances:
         return stored
 
     def read_complete(self, instance_id: str, *, changing: bool = False) -> InstanceRecord:
-        """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests)."""
+        """The instance's record with its CORS rules and bulky options read from S3 (tags hold digests).
+
+        CORS rules are read even when the broker set none: a read-write key may set them
+        (docs/users.md), and `cf service --params` must show what the bucket does.
+        """
         stored = self.read(instance_id, changing=changing)
         bucket = self.settings.bucket_name(instance_id)
         config = stored.record.config
         if stored.options_read:
             config = replace(config, options=self.buckets.read_options(bucket, stored))
-        if stored.cors_digest:
-            config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
+        config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
         return replace(stored.record, config=config)
 
     def parameters(self, instance_id: str) -> tuple[InstanceRecord, dict[str, Any]]:

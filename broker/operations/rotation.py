@@ -5,6 +5,7 @@ openbrokerapi 4.7.3 does not carry `predecessor_binding_id`; broker/http/osb_fie
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from broker.aws.users import Users
@@ -46,6 +47,7 @@ def predecessor_config(
             f"Binding {predecessor_id} was made by an earlier version of this broker, which did not record "
             "its options, so it cannot be rotated. Create a new binding with the parameters you want instead."
         )
+    recorded = revalidated(plan, recorded, predecessor_id)
     # No parameters (or an empty object) means "as before"; any others must say exactly that.
     if parameters not in (None, {}) and binding_config(plan, parameters) != recorded:
         raise InvalidParameters(
@@ -53,3 +55,25 @@ def predecessor_config(
             "(or send exactly that binding's parameters)."
         )
     return recorded
+
+
+def revalidated(plan: Plan, recorded: BindingConfig, predecessor_id: str) -> BindingConfig:
+    """The recorded options, checked again as the parameters of a fresh bind of `plan`.
+
+    Tags are input like any other: anyone allowed iam:TagUser on the user can rewrite them, and
+    the options were checked against the rules of their time. The bind's later checks (external
+    buckets, additional instances, the policy's size) run on the result as on a fresh bind.
+    """
+    defaults = BindingConfig()
+    given = {
+        field.name: list(value) if isinstance(value, tuple) else value
+        for field in fields(BindingConfig)
+        if (value := getattr(recorded, field.name)) != getattr(defaults, field.name)
+    }
+    try:
+        return binding_config(plan, given)
+    except InvalidParameters as error:
+        raise Unprocessable(
+            f"The options recorded for binding {predecessor_id} are not valid for a new binding "
+            f"({error.description}), so it cannot be rotated. Create a new binding with the parameters you want."
+        ) from None

@@ -35,14 +35,17 @@ class AccountFacts:
     iam_user_prefix: str
     permissions_boundary_arn: str
     s3_service: str
+    # The other accounts whose buckets binding users may reach (external_buckets); none: no other account.
+    external_account_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Written into ARNs: anything but 12 digits ('*' above all) would widen every statement.
         if not ACCOUNT_ID.fullmatch(self.account_id):
             raise ValueError(f"{self.account_id!r} is not an AWS account id (12 digits)")
 
-    def values(self) -> dict[str, str]:
+    def values(self) -> dict[str, str | list[str]]:
         return {
+            "EXTERNAL_ACCOUNT_IDS": sorted(self.external_account_ids),
             "PARTITION": self.partition,
             "ACCOUNT_ID": self.account_id,
             "BUCKET_PREFIX": self.bucket_prefix,
@@ -66,19 +69,38 @@ def facts_for(settings: Settings, account_id: str) -> AccountFacts:
         iam_user_prefix=settings.iam_user_prefix,
         permissions_boundary_arn=settings.iam_permissions_boundary_arn or boundary_arn(settings.partition, account_id),
         s3_service=settings.s3_service_name,
+        external_account_ids=settings.external_account_ids,
     )
 
 
 def fill(template: str, facts: AccountFacts) -> dict[str, Any]:
-    """The template with every ${NAME} replaced; a name without a value is an error, not left in."""
+    """The template with every ${NAME} replaced; a name without a value is an error, not left in.
+
+    A list (the allowed accounts) replaces a JSON string that is that placeholder alone.
+    """
     values = facts.values()
 
-    def value(match: re.Match[str]) -> str:
+    def one(match: re.Match[str]) -> str:
         if match.group(1) not in values:
             raise KeyError(f"no value for placeholder {match.group(0)}")
-        return json.dumps(values[match.group(1)])[1:-1]  # escaped as inside a JSON string
+        value = values[match.group(1)]
+        if isinstance(value, list):
+            raise ValueError(f"{match.group(0)} is a list: it must be a whole JSON string of its own")
+        return value
 
-    return json.loads(PLACEHOLDER.sub(value, template))
+    def filled(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: filled(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [filled(item) for item in node]
+        if not isinstance(node, str):
+            return node
+        whole = PLACEHOLDER.fullmatch(node)
+        if whole and isinstance(values.get(whole.group(1)), list):
+            return list(values[whole.group(1)])
+        return PLACEHOLDER.sub(one, node)
+
+    return filled(json.loads(template))
 
 
 def broker_policy(facts: AccountFacts) -> dict[str, Any]:
@@ -86,4 +108,11 @@ def broker_policy(facts: AccountFacts) -> dict[str, Any]:
 
 
 def boundary_policy(facts: AccountFacts) -> dict[str, Any]:
-    return fill(BOUNDARY_POLICY.read_text(), facts)
+    """The boundary; its statements for other accounts' buckets only when the operator allows some."""
+    document = fill(BOUNDARY_POLICY.read_text(), facts)
+    document["Statement"] = [s for s in document["Statement"] if not _for_no_account(s)]
+    return document
+
+
+def _for_no_account(statement: dict[str, Any]) -> bool:
+    return any(values == [] for keys in statement.get("Condition", {}).values() for values in keys.values())

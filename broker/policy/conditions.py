@@ -18,9 +18,9 @@ def with_condition(condition: dict[str, Any], more: dict[str, Any] | None) -> di
     return merged
 
 
-def other_account_condition(own_account: str) -> dict[str, Any]:
-    """True only for buckets that are not of the broker's own account."""
-    return {"StringNotEquals": {"s3:ResourceAccount": [own_account]}}
+def resource_account_condition(accounts: Sequence[str]) -> dict[str, Any]:
+    """True only for buckets of these accounts (S3 knows each bucket's owner, whatever its name)."""
+    return {"StringEquals": {"s3:ResourceAccount": sorted(set(accounts))}}
 
 
 def until_condition(expires_at: str) -> dict[str, Any]:

@@ -8,17 +8,19 @@ check each document with parliament).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from broker.policy.conditions import (
-    other_account_condition,
     outside_platform_condition,
+    resource_account_condition,
     until_condition,
     with_condition,
 )
 
 VERSION = "2012-10-17"
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # AWS counts an inline user policy's size without white space; 2,048 characters is the limit.
 USER_POLICY_MAX_CHARS = 2048
 
@@ -119,8 +121,9 @@ def user_policy(
     read_only: bool,
     write_only: bool = False,
     path_prefix: str | None = None,
+    own_account: str,
     external_buckets: Sequence[str] = (),
-    own_account: str = "",
+    external_accounts: Sequence[str] = (),
     kms_key_arns: Sequence[str] = (),
     s3_service: str = "",
     allowed_source_cidrs: Sequence[str] = (),
@@ -130,19 +133,29 @@ def user_policy(
 ) -> dict[str, Any]:
     """The inline policy of a binding's IAM user: these buckets, these actions, nothing else.
 
-    `buckets` are the broker's own; `external_buckets` are buckets of other accounts, reachable
-    only when their owners allow it, and never a bucket of `own_account`. KMS keys are usable
+    `buckets` are the broker's own, and reached only in `own_account`: a bucket of that name made
+    in another account after a deprovision (S3 bucket names are global) is out of the key's reach.
+    `external_buckets` are buckets of `external_accounts` only (those the operator allows), never
+    of `own_account`, and reachable only when their owners allow the key's user. KMS keys are usable
     only by S3 (`s3_service`, as kms:ViaService names it) on the key's behalf. With `expires_at`,
     every Allow holds only until then: this policy is all the key is granted, so after that time
     AWS refuses it everything, whether or not the broker still runs.
     """
     bucket_actions, object_actions = key_actions(read_only=read_only, write_only=write_only)
+    if not ACCOUNT_ID.fullmatch(own_account):
+        raise ValueError(f"{own_account!r} is not the broker's AWS account id (12 digits)")
     statements = _access_statements(
-        "", buckets, bucket_actions, object_actions, path_prefix=path_prefix, partition=partition
+        "",
+        buckets,
+        bucket_actions,
+        object_actions,
+        path_prefix=path_prefix,
+        partition=partition,
+        condition=resource_account_condition([own_account]),
     )
     if external_buckets:
-        if not own_account:
-            raise ValueError("external buckets need the broker's own account id, to keep them out of it")
+        if not external_accounts or own_account in external_accounts:
+            raise ValueError("external buckets need the accounts they may belong to, never the broker's own")
         statements += _access_statements(
             "External",
             external_buckets,
@@ -150,7 +163,7 @@ def user_policy(
             object_actions,
             path_prefix=path_prefix,
             partition=partition,
-            condition=other_account_condition(own_account),
+            condition=resource_account_condition(external_accounts),
         )
     if kms_key_arns:
         if not s3_service:

@@ -44,8 +44,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # only with GUNICORN_WORKER_CLASS=gthread
 # The gevent worker gives a connection this long to send a request's headers (and closes idle
-# keep-alive connections after it): the header deadline. Bodies have their own (broker/http/bodies.py).
-keepalive = 5
+# keep-alive connections after it): the header deadline. Bodies have their own (BODY_DEADLINE).
+# A stopping worker waits for its idle keep-alive connections up to this long, so tests set it short.
+KEEPALIVE = 5
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", str(KEEPALIVE)))
 # A bind waits (bounded) for AWS to accept its new key, and emptying a big bucket takes time.
 timeout = int(LONGER_THAN_ANY_REQUEST)
 accesslog = None

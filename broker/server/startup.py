@@ -120,13 +120,13 @@ def _print_welcome(settings: Settings, port: str, *, show_password: bool) -> Non
         f"""
 s3-broker: embedded local AWS (moto, IAM enforced, everything in memory) at {settings.aws_endpoint_url}
 s3-broker: broker at http://127.0.0.1:{port}  user {settings.broker_username}  password {password}
-s3-broker: KMS keys users may name in kms_key_arn: {", ".join(settings.allowed_kms_key_arns) or "none"}
   export B={broker}
   curl -s -H 'X-Broker-API-Version: 2.17' {broker}/v2/catalog
   curl -s -X PUT -H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' \\
     {broker}/v2/service_instances/11111111-2222-3333-4444-555555555555 \\
     -d '{{"service_id":"2b7a1f4e-6c1d-4a8e-9f3b-5d2c8e0a7b61","plan_id":"8f1e3c2a-4b5d-4e6f-8a7b-9c0d1e2f3a41","organization_guid":"org","space_guid":"space"}}'
   (README.md walks through binding and using the key with the AWS CLI)
+s3-broker: KMS keys users may name in kms_key_arn: {", ".join(settings.allowed_kms_key_arns) or "none"}
 """,
         flush=True,
     )
