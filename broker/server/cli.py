@@ -19,6 +19,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from broker import __version__
 from broker.policy import account_policies
@@ -58,6 +59,7 @@ def list_instance(settings: Settings, instance_id: str) -> int:
     from broker.aws.clients import make_clients
 
     clients = make_clients(settings)
+    settings = replace(settings, account_id=caller(settings)[0])  # account-regional bucket names hold it
     bucket = settings.bucket_name(instance_id)
     tags = Buckets(clients.s3, settings.aws_region, pool=None).read_tags(bucket)  # type: ignore[arg-type]
     print(f"bucket {bucket}: {'absent' if tags is None else 'present'}")
