@@ -30,16 +30,14 @@ CONNECTIONS = 64  # as many as the concurrency section has threads
 
 
 def bucket_tags(instance_id: str, plan_id: str) -> list[dict[str, str]]:
-    """The eight tags the broker puts on a bucket."""
+    """The tags the broker puts on a private bucket made with no parameters and no names."""
     tags = {
         "s3-broker:instance-id": instance_id,
         "s3-broker:service-id": SERVICE_ID,
         "s3-broker:plan-id": plan_id,
         "s3-broker:org-guid": ORG,
         "s3-broker:space-guid": SPACE,
-        "s3-broker:public": "false",
-        "s3-broker:versioning": "false",
-        "s3-broker:delete-objects": "false",
+        "s3-broker:options": "tls=on ownership=BucketOwnerEnforced public=off versioning=off delete-objects=off",
     }
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 

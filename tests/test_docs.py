@@ -142,6 +142,9 @@ def test_the_operators_guide_sets_up_aws_deploys_registers_and_rotates(tmp_path:
         assert "0 failed" in result.stdout  # the preflight, with the broker's key, before the start
         assert "smoke test passed" in result.stdout  # the service key wrote, read back and removed an object
         assert "account 123456789012" in log or '"account' in log  # the start-up check logged the account
+        (app,) = json.loads((tmp_path / "cf-state.json").read_text())["apps"].values()
+        running = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(app["pid"])], capture_output=True, text=True)
+        assert f"{production_python.parent / 'gunicorn'} --config" in running.stdout, running.stdout
     finally:
         state = tmp_path / "cf-state.json"
         if state.exists():

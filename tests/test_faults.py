@@ -48,7 +48,7 @@ def bucket_state(s3: Any, instance_id: str) -> str:
         public = True
     except s3.exceptions.ClientError:
         public = False
-    if public != (tags["s3-broker:public"] == "true"):
+    if public != ("public=on" in tags["s3-broker:options"].split()):
         return "half"
     return "public" if public else "private"
 

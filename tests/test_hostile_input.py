@@ -113,11 +113,27 @@ def test_non_ascii_binding_ids_are_400(osb: OSBClient, aws_calls: list[str], bin
     assert aws_calls == []
 
 
-@pytest.mark.parametrize("instance_id", ["abc-s3alias", "abc--ol-s3", "abc--x-s3", "abc--table-s3"])
-def test_instance_ids_ending_in_s3_reserved_suffixes_are_400(
-    osb: OSBClient, aws_calls: list[str], instance_id: str
-) -> None:
-    assert_refused(osb.provision(instance_id), 400, "reserved")
+@pytest.mark.parametrize(
+    "instance_id",
+    [
+        "ops-artifacts",  # would name the operator's bucket cf-s3-ops-artifacts
+        "abc-s3alias",  # S3's reserved suffixes
+        "abc--ol-s3",
+        "6f1c2a8e0b7d4c1e9a3f2d5e8b7c4a10",  # a GUID without its dashes
+        "6f1c2a8e-0b7d-4c1e-9a3f-2d5e8b7c4a10-x",
+        "6f1c2a8e-0b7d-4c1e-9a3f-2d5e8b7c4a1",
+    ],
+)
+def test_instance_ids_that_are_no_guid_are_400(osb: OSBClient, aws_calls: list[str], instance_id: str) -> None:
+    """Instance ids become bucket names: the Cloud Controller sends GUIDs, other clients might send a name
+    that is an existing bucket's, which the broker would then configure (make public) or delete."""
+    for response in (
+        osb.provision(instance_id),
+        osb.deprovision(instance_id),
+        osb.update(instance_id, parameters={"public_bucket": True}),
+        osb.bind(instance_id, new_id()),
+    ):
+        assert_refused(response, 400, "instance_id", "GUID")
     assert aws_calls == []
 
 

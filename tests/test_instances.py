@@ -56,10 +56,7 @@ def test_provision_private_bucket(osb: OSBClient, s3: Any) -> None:
         "s3-broker:plan-id": BASIC,
         "s3-broker:org-guid": ORG,
         "s3-broker:space-guid": SPACE,
-        "s3-broker:public": "false",
-        "s3-broker:versioning": "false",
-        "s3-broker:delete-objects": "false",
-        "s3-broker:options": "tls=on ownership=BucketOwnerEnforced",
+        "s3-broker:options": "tls=on ownership=BucketOwnerEnforced public=off versioning=off delete-objects=off",
         "s3-broker:version": __version__,
     }
 

@@ -186,6 +186,30 @@ def test_unbind_and_last_operation_under_another_instance(osb: OSBClient, instan
     assert osb.unbind(instance, binding_id).status_code == 200
 
 
+def test_binding_ids_differing_only_in_case_are_two_bindings_that_cannot_share_a_user(
+    osb: OSBClient, instance: str, iam: Any
+) -> None:
+    """IAM user names are case-insensitive: cf-s3-ABC and cf-s3-abc are one user on AWS. The second
+    bind must not be taken for a repeat of the first (it would get the first's user and a key of it),
+    and its unbind must not delete the first's user. (The local IAM's names are case-sensitive; the
+    broker lower-cases the id in the user name, so the two meet here as they would on AWS.)"""
+    upper = new_id().upper()
+    lower = upper.lower()
+    first = osb.bind(instance, upper)
+    assert first.status_code == 201, first.text
+    second = osb.bind(instance, lower)
+    assert second.status_code == 409, second.text
+    assert upper in second.json()["description"] and "case" in second.json()["description"]
+    assert len(iam.list_access_keys(UserName=user_name(lower))["AccessKeyMetadata"]) == 1
+    assert osb.unbind(instance, lower).status_code == 410
+    credentials = first.json()["credentials"]
+    assert s3_with(credentials).list_objects_v2(Bucket=credentials["bucket"])["KeyCount"] == 0
+    path = "/v2/service_instances/{}/service_bindings/{}/last_operation"
+    assert osb.request("GET", path.format(instance, lower)).status_code == 404
+    assert osb.bind(instance, upper).status_code == 200  # the first binding's own repeat
+    assert osb.unbind(instance, upper).status_code == 200
+
+
 # 6. Deprovision never leaves a binding's user or key behind.
 
 

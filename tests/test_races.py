@@ -142,7 +142,8 @@ def bucket_matches_its_record(s3: Any, instance_id: str) -> bool:
         public = True
     except ClientError:
         public = False
-    return (tags["s3-broker:versioning"] == "true") == versioning and (tags["s3-broker:public"] == "true") == public
+    flags = tags["s3-broker:options"].split()
+    return ("versioning=on" in flags) == versioning and ("public=on" in flags) == public
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from testing.slow_load import SlowClients
 AUTH = ("cc", "slow-clients-test-password")
 SLOW_CONNECTIONS = 150
 
-pytestmark = pytest.mark.slow_clients
+# Its tests share a server that a module fixture starts: under xdist one worker runs them all.
+pytestmark = [pytest.mark.slow_clients, pytest.mark.xdist_group("slow_clients")]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,8 @@ def test_a_connection_trickling_its_headers_is_closed(procfile_port: int) -> Non
 
 def test_a_trickled_body_gets_408(procfile_port: int) -> None:
     head = (
-        b"PUT /v2/service_instances/x HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\n"
+        b"PUT /v2/service_instances/6f1c2a8e-0b7d-4c1e-9a3f-2d5e8b7c4a10 HTTP/1.1\r\n"
+        b"Host: broker\r\nContent-Type: application/json\r\n"
         b"Content-Length: 1000\r\n\r\n{"
     )
     with socket.create_connection(("127.0.0.1", procfile_port), timeout=60) as connection:

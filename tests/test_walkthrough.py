@@ -74,3 +74,14 @@ def test_the_deletion_guard_advice_empties_a_versioned_bucket(osb: OSBClient) ->
     assert emptied.returncode == 0, emptied.stderr
     assert key.list_object_versions(Bucket=bucket).get("Versions") is None
     assert osb.deprovision(instance_id).status_code == 200
+
+
+def test_no_documented_pipe_ends_in_a_reader_that_stops_early() -> None:
+    """The docs run under `pipefail`: a reader that quits before the writer is done (head, sed q)
+    makes the writer fail with SIGPIPE or curl's exit 23 once its output outgrows one pipe buffer.
+    The walk-through's catalog did, once the catalog grew: every pipe must read to the end."""
+    early = re.compile(r"\|\s*(head\b|sed\s+(-n\s+)?['\"]?\d*q|grep\s+(-\S*\s+)*-m\b|awk\s+['\"][^'\"]*exit)")
+    for document in (REPO / "README.md", *(REPO / "docs").glob("*.md")):
+        for block in re.findall(r"^```sh\n(.*?)^```", document.read_text(), re.MULTILINE | re.DOTALL):
+            for line in block.splitlines():
+                assert not early.search(line), f"{document.name}: {line}"

@@ -161,8 +161,7 @@ class Buckets:
 
     def mark_provisioning(self, bucket: str, digest: str, started: float) -> None:
         """Say, before configuring, which provision is configuring the bucket (the full tags replace it)."""
-        with aws_errors(f"tag bucket {bucket}"):
-            self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": provisioning_tags(digest, started)})
+        self.put_tag_set(bucket, provisioning_tags(digest, started))
 
     def finish(self, bucket: str, record: InstanceRecord, digest: str, *, made_now: bool) -> None:
         """Configure a bucket made for `record` (or left half-made by a provision that died); tag it last.
@@ -191,8 +190,11 @@ class Buckets:
         run_concurrently(self.pool, calls)
 
     def write_tags(self, bucket: str, record: InstanceRecord) -> None:
+        self.put_tag_set(bucket, instance_tags(record))
+
+    def put_tag_set(self, bucket: str, tag_set: list[dict[str, str]]) -> None:
         with aws_errors(f"tag bucket {bucket}"):
-            self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": instance_tags(record)})
+            self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_set})
 
     def _remove_after_failure(self, bucket: str) -> None:
         rollback.undo(f"remove bucket {bucket}", lambda: self.s3.delete_bucket(Bucket=bucket))

@@ -155,6 +155,7 @@ def _check_binding_context(body: dict[str, Any]) -> None:
         _check_guid(f"context.{name}", context.get(name))
 
 
+INSTANCE_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # What an id may hold, since it becomes part of a name: (pattern, the characters in words, what it names).
 BUCKET_NAME_PART = (r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", "a-z, 0-9 and '-' (a lower-case GUID)", "the bucket")
 USER_NAME_PART = (IAM_NAME_CHARACTERS, "letters, digits and + = , . @ _ - (a GUID)", "the IAM user")
@@ -171,6 +172,13 @@ def _check_name_part(label: str, value: str, room: int, rule: tuple[str, str, st
 def check_ids(settings: Settings, instance_id: str | None, binding_id: str | None) -> None:
     """Instance and binding ids become bucket and user names, so they must fit those names' rules."""
     if instance_id is not None:
+        # The id names the bucket: anything but a GUID could name a bucket of the operator's (cf-s3-ops-artifacts),
+        # which the broker would then configure, make public or delete.
+        if not INSTANCE_GUID.fullmatch(instance_id):
+            raise BadRequest(
+                f"instance_id {instance_id!r} must be a GUID in lower case (8-4-4-4-12 hexadecimal digits), "
+                f"since it names the bucket {settings.bucket_prefix}INSTANCE_ID."
+            )
         _check_name_part("instance_id", instance_id, S3_BUCKET_NAME_MAX - len(settings.bucket_prefix), BUCKET_NAME_PART)
         reserved = reserved_bucket_name(settings.bucket_name(instance_id))
         if reserved:

@@ -30,20 +30,25 @@ from broker.http import osb_fields
 from broker.http.maintenance_fields import answer_with_maintenance_info, requested_maintenance_version
 from broker.model.catalog import Catalog
 from broker.model.maintenance import instance_maintenance_info
+from broker.model.names import names_from_context
 from broker.model.s3_configuration import website_url
 from broker.operations.bindings import Bindings
 from broker.operations.instances import DEPROVISION_OPERATION, Instances
+from broker.operations.names import NameRefresh
 from broker.operations.upgrade import UPGRADE_OPERATION, Upgrades
 
 
 class S3ServiceBroker(ServiceBroker):
     """Synchronous, except the deprovision of a bucket too big to empty within a request."""
 
-    def __init__(self, catalog: Catalog, instances: Instances, bindings: Bindings, upgrades: Upgrades) -> None:
+    def __init__(
+        self, catalog: Catalog, instances: Instances, bindings: Bindings, upgrades: Upgrades, names: NameRefresh
+    ) -> None:
         self._catalog = catalog
         self.instances = instances
         self.bindings = bindings
         self.upgrades = upgrades
+        self.names = names
 
     def catalog(self) -> list[Service]:
         return self._catalog.services
@@ -58,13 +63,18 @@ class S3ServiceBroker(ServiceBroker):
             details.space_guid,
             details.parameters,
             maintenance_version=requested_maintenance_version(),
+            names=names_from_context(details.context),
         )
         state = ProvisionState.SUCCESSFUL_CREATED if created else ProvisionState.IDENTICAL_ALREADY_EXISTS
         return ProvisionedServiceSpec(state=state)
 
     def update(self, instance_id: str, details: UpdateDetails, async_allowed: bool, **kwargs: Any) -> UpdateServiceSpec:
         version = requested_maintenance_version()
+        names = names_from_context(details.context)
         self.instances.update(instance_id, details.plan_id, details.parameters, maintenance_version=version)
+        # After the update, which refuses bad input first; a rename sends an update with only context.
+        if not names.empty:
+            self.names.refresh(instance_id, names)
         # The plan's maintenance_info (what `cf upgrade-service` sends, and a plan change too): an upgrade.
         upgrading = version is not None and not self.upgrades.is_current(instance_id)
         if upgrading and self.upgrades.start(instance_id, async_allowed):
@@ -106,6 +116,7 @@ class S3ServiceBroker(ServiceBroker):
         self, instance_id: str, binding_id: str, details: BindDetails, async_allowed: bool, **kwargs: Any
     ) -> Binding:
         context_org = (details.context or {}).get("organization_guid")
+        names = names_from_context(details.context)
         result = self.bindings.bind(
             instance_id,
             binding_id,
@@ -113,7 +124,11 @@ class S3ServiceBroker(ServiceBroker):
             details.parameters,
             context_org,
             predecessor_binding_id=osb_fields.predecessor_binding_id(),
+            names=names,
         )
+        # An org or space rename reaches the broker with the next bind (the platform sends no update).
+        if not names.empty:
+            self.names.refresh(instance_id, names)
         if result.metadata:
             osb_fields.answer_with_metadata(result.metadata)
         state = BindState.SUCCESSFUL_BOUND if result.created else BindState.IDENTICAL_ALREADY_EXISTS

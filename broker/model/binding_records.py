@@ -13,15 +13,33 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
+from broker import __version__
+from broker.model import records
 from broker.model.expiry import Expiry
+from broker.model.names import Names, name_tags
 from broker.model.parameters import BindingConfig
 from broker.model.records import TAG_PREFIX
 
 CONFIG_PART = TAG_PREFIX + "config-"
 EXPIRES_AT = TAG_PREFIX + "expires-at"
 TAG_VALUE_MAX = 256
-# IAM allows 50 tags a user; the broker's other binding tags are a handful.
+# IAM allows 50 tags a user; the broker's other binding tags are a handful, and the three names.
 MAX_CONFIG_PARTS = 40
+
+
+def user_tags(
+    instance_id: str, binding_id: str, digest: str, config: BindingConfig, expiry: Expiry | None, names: Names
+) -> dict[str, str]:
+    """A binding user's whole tag set: what it belongs to, the request's digest, this release, its
+    options and expiry, and the names people know its instance by (for cost allocation)."""
+    return {
+        records.INSTANCE_ID: instance_id,
+        records.BINDING_ID: binding_id,
+        records.BINDING_DIGEST: digest,
+        records.VERSION: __version__,
+        **binding_tags(config, expiry),
+        **name_tags(names),
+    }
 
 
 def binding_tags(config: BindingConfig, expiry: Expiry | None) -> dict[str, str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.model.bucket_options import BucketOptions, parse_tag, tag_value
+from broker.model.names import NO_NAMES, Names, name_tags, names_from_tags
 from broker.model.parameters import InstanceConfig, fingerprint
 
 TAG_PREFIX = "s3-broker:"
@@ -14,13 +15,18 @@ SERVICE_ID = TAG_PREFIX + "service-id"
 PLAN_ID = TAG_PREFIX + "plan-id"
 ORG_GUID = TAG_PREFIX + "org-guid"
 SPACE_GUID = TAG_PREFIX + "space-guid"
+# Releases before names were recorded kept these three flags as tags of their own; now they are in OPTIONS
+# (to make room for the names), and reading accepts both.
 PUBLIC = TAG_PREFIX + "public"
 VERSIONING = TAG_PREFIX + "versioning"
 DELETE_OBJECTS = TAG_PREFIX + "delete-objects"
 KMS_KEY_ARN = TAG_PREFIX + "kms-key-arn"
 CORS_DIGEST = TAG_PREFIX + "cors-digest"
-# TLS only, object ownership, and which configurations hold the rest (see bucket_options).
+# TLS only, object ownership, and which configurations hold the rest (see bucket_options), then the
+# flags: "... public=off versioning=on delete-objects=off".
 OPTIONS = TAG_PREFIX + "options"
+# The flags within OPTIONS: their field there, and the tag an earlier release kept each in.
+FLAG_FIELDS = {"public": PUBLIC, "versioning": VERSIONING, "delete-objects": DELETE_OBJECTS}
 # The release that made the bucket or last upgraded it (absent on buckets of releases before versions).
 VERSION = TAG_PREFIX + "version"
 # Set by an asynchronous deprovision: S3 is emptying the bucket and the broker deletes it once empty.
@@ -46,6 +52,8 @@ class InstanceRecord:
     # The broker release that made or last upgraded the instance; None: one from before versions.
     # Not part of identity(): a repeated provision matches an instance whatever release made it.
     version: str | None = None
+    # The org, space and instance names, for cost allocation; not part of identity() (renames happen).
+    names: Names = NO_NAMES
 
     def identity(self) -> dict[str, Any]:
         """Everything a repeated provision must match, CORS rules reduced to their digest."""
@@ -78,7 +86,24 @@ def options_tag(options: BucketOptions) -> str:
 
 
 def _flag(value: bool) -> str:
-    return "true" if value else "false"
+    return "on" if value else "off"
+
+
+def flags_text(config: InstanceConfig) -> str:
+    flags = {"public": config.public, "versioning": config.versioning, "delete-objects": config.delete_objects}
+    return " ".join(f"{name}={_flag(value)}" for name, value in flags.items())
+
+
+def split_options_tag(value: str | None, tags: dict[str, str]) -> tuple[str | None, dict[str, bool]]:
+    """The options part of the OPTIONS tag, and the flags: from it, or from their own tags (earlier releases)."""
+    parts = (value or "").split()
+    inline = dict(part.partition("=")[::2] for part in parts if part.partition("=")[0] in FLAG_FIELDS)
+    options = " ".join(part for part in parts if part.partition("=")[0] not in FLAG_FIELDS)
+    flags = {
+        name: inline[name] == "on" if name in inline else tags.get(own_tag) == "true"
+        for name, own_tag in FLAG_FIELDS.items()
+    }
+    return (options if value is not None else None), flags
 
 
 def instance_tags(record: InstanceRecord) -> list[dict[str, str]]:
@@ -90,18 +115,16 @@ def instance_tags(record: InstanceRecord) -> list[dict[str, str]]:
         PLAN_ID: record.plan_id,
         ORG_GUID: record.org_guid,
         SPACE_GUID: record.space_guid,
-        PUBLIC: _flag(config.public),
-        VERSIONING: _flag(config.versioning),
-        DELETE_OBJECTS: _flag(config.delete_objects),
     }
     if config.kms_key_arn:
         tags[KMS_KEY_ARN] = config.kms_key_arn
     digest = cors_digest(config.cors_rules)
     if digest:
         tags[CORS_DIGEST] = digest
-    tags[OPTIONS] = options_tag(config.options)
+    tags[OPTIONS] = f"{options_tag(config.options)} {flags_text(config)}"
     if record.version:
         tags[VERSION] = record.version
+    tags.update(name_tags(record.names))
     tags.update(config.user_tags)
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
@@ -125,13 +148,14 @@ def instance_from_tags(tag_set: list[dict[str, str]]) -> StoredInstance | None:
     tags = {tag["Key"]: tag.get("Value", "") for tag in tag_set}
     if INSTANCE_ID not in tags or PLAN_ID not in tags or DELETING in tags:
         return None
-    options = parse_tag(tags.get(OPTIONS))
+    options_value, flags = split_options_tag(tags.get(OPTIONS), tags)
+    options = parse_tag(options_value)
     config = InstanceConfig(
-        public=tags.get(PUBLIC) == "true",
-        versioning=tags.get(VERSIONING) == "true",
+        public=flags["public"],
+        versioning=flags["versioning"],
         kms_key_arn=tags.get(KMS_KEY_ARN),
         user_tags={key: value for key, value in tags.items() if not key.startswith(TAG_PREFIX)},
-        delete_objects=tags.get(DELETE_OBJECTS) == "true",
+        delete_objects=flags["delete-objects"],
         options=options.options,
     )
     record = InstanceRecord(
@@ -142,6 +166,7 @@ def instance_from_tags(tag_set: list[dict[str, str]]) -> StoredInstance | None:
         space_guid=tags.get(SPACE_GUID, ""),
         config=config,
         version=tags.get(VERSION),
+        names=names_from_tags(tags),
     )
     return StoredInstance(
         record=record, cors_digest=tags.get(CORS_DIGEST), options_tag=options.value, options_read=options.read
@@ -173,6 +198,11 @@ class ProvisioningMarker:
 
     digest: str
     started: float
+
+
+def carries_broker_mark(tag_set: list[dict[str, str]] | None) -> bool:
+    """Whether a bucket carries any of the broker's tags: one without is not the broker's to touch."""
+    return any(tag["Key"].startswith(TAG_PREFIX) for tag in tag_set or [])
 
 
 def provisioning_tags(digest: str, started: float) -> list[dict[str, str]]:

@@ -13,22 +13,23 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker import __version__
 from broker.aws.buckets import Buckets
 from broker.aws.clients import run_concurrently
 from broker.aws.users import UserExists, Users
 from broker.errors import BrokerError, ConcurrencyError, Conflict, Gone, InvalidParameters, NotFound
 from broker.model import records
 from broker.model.access_keys import AccessKey
-from broker.model.binding_records import binding_tags, expiry_from_tags
+from broker.model.binding_records import expiry_from_tags, user_tags
 from broker.model.catalog import Catalog
 from broker.model.credentials import binding_credentials
 from broker.model.expiry import Expiry
+from broker.model.names import NO_NAMES, Names
 from broker.model.parameters import BindingConfig, binding_config, fingerprint
 from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
 from broker.operations import deletion_fence, external_access, rotation
 from broker.operations.binding_keys import BindingKeys
+from broker.operations.binding_limits import BindingLimits
 from broker.operations.user_sweep import Sweep, sweep_users
 from broker.policy import documents
 from broker.settings import Settings
@@ -63,6 +64,7 @@ class Bindings:
         self.pool = pool
         self.own_account = own_account
         self.keys = BindingKeys(users, pool, key_in_flight_seconds, settings.key_propagation_timeout)
+        self.limits = BindingLimits(users, settings)
 
     def bind(
         self,
@@ -72,10 +74,12 @@ class Bindings:
         parameters: Any,
         context_org: str | None = None,
         predecessor_binding_id: str | None = None,
+        names: Names = NO_NAMES,
     ) -> BindResult:
         """Make (or, for the same request again, renew) the binding's user and a key that works.
 
-        With `predecessor_binding_id` (OSB 2.17 rotation) the options are the predecessor's.
+        With `predecessor_binding_id` (OSB 2.17 rotation) the options are the predecessor's. The
+        user's name tags are the instance's, with those the bind's context gives (org, space).
         """
         plan = self.catalog.plan(plan_id)
         config = binding_config(plan, parameters)
@@ -98,14 +102,17 @@ class Bindings:
         user_name = self.settings.user_name(binding_id)
         # The digest holds the asked-for lifetime, not the computed time: a retry is the same request.
         digest = fingerprint({"instance_id": instance_id, "plan_id": plan_id, "config": asdict(config)})
-        user_arn, created, user_tags = self._claim_user(user_name, binding_id, instance_id, digest, config, expiry)
+        tags = user_tags(instance_id, binding_id, digest, config, expiry, instance.record.names.merged(names))
+        user_arn, created, existing_tags = self._claim_user(user_name, binding_id, instance_id, tags)
         if not created and expiry:
             # A repeat keeps the expiry the binding got when it was made (same length, so the size check holds).
-            expiry = expiry_from_tags(user_tags, config.expires_in_days) or expiry
+            expiry = expiry_from_tags(existing_tags, config.expires_in_days) or expiry
             document = self.key_policy(config, buckets, instances, expiry, context_org)
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
+            if created:
+                self.limits.check_new_user(instance_id)
             self.keys.give(user_name, binding_id, document, fresh_user=created, made=made)
             probes = self.keys.wait_until_works(
                 made[0], user_name, binding_id, buckets[0], config.path_prefix or "", denial_expected
@@ -191,26 +198,13 @@ class Bindings:
         return document
 
     def _claim_user(
-        self,
-        user_name: str,
-        binding_id: str,
-        instance_id: str,
-        digest: str,
-        config: BindingConfig,
-        expiry: Expiry | None,
+        self, user_name: str, binding_id: str, instance_id: str, tags: dict[str, str]
     ) -> tuple[str, bool, dict[str, str]]:
         """Create the binding's user, its options recorded in its tags; or, if this very request made it
         before, take it over.
 
         Returns the user's ARN, whether it was created now, and its tags.
         """
-        tags = {
-            records.INSTANCE_ID: instance_id,
-            records.BINDING_ID: binding_id,
-            records.BINDING_DIGEST: digest,
-            records.VERSION: __version__,
-            **binding_tags(config, expiry),
-        }
         try:
             return self.users.create(user_name, self.settings.user_path(instance_id), tags), True, tags
         except UserExists:
@@ -221,7 +215,12 @@ class Bindings:
             raise ConcurrencyError(
                 f"Binding {binding_id} was being deleted while this bind ran. Try the bind again."
             ) from None
-        if existing_tags.get(records.BINDING_DIGEST) != digest:
+        if existing_tags.get(records.BINDING_ID) not in (None, binding_id):
+            raise Conflict(
+                f"Binding {binding_id} would share IAM user {user_name} with binding "
+                f"{existing_tags[records.BINDING_ID]}: IAM user names ignore case. Use another binding id."
+            )
+        if existing_tags.get(records.BINDING_DIGEST) != tags[records.BINDING_DIGEST]:
             raise Conflict(
                 f"Binding {binding_id} already exists with other parameters. "
                 "Unbind it (or delete the service key) first."
@@ -285,6 +284,8 @@ class Bindings:
             _arn, tags = self.users.read(user_name)
         except NotFound:
             raise missing(f"Binding {binding_id} does not exist (no IAM user {user_name}).") from None
+        if tags.get(records.BINDING_ID) not in (None, binding_id):  # the same name but another case
+            raise missing(f"Binding {binding_id} does not exist (IAM user {user_name} is another binding's).")
         if tags.get(records.INSTANCE_ID) != instance_id:
             raise missing(f"Binding {binding_id} does not belong to instance {instance_id}.")
 

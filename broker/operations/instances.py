@@ -13,6 +13,7 @@ from broker.aws.buckets import BucketNotEmpty, Buckets
 from broker.errors import AsyncRequired, BadRequest, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
 from broker.model.maintenance import check_offered
+from broker.model.names import NO_NAMES, Names
 from broker.model.parameters import (
     InstanceConfig,
     check_characters,
@@ -24,11 +25,12 @@ from broker.model.records import (
     MAX_TAGS,
     InstanceRecord,
     StoredInstance,
+    carries_broker_mark,
     deleting_since,
     instance_tags,
 )
 from broker.operations.deletion_fence import being_deleted
-from broker.operations.provisioning import Provisioning
+from broker.operations.provisioning import Provisioning, not_the_brokers
 from broker.operations.user_sweep import Sweep
 from broker.settings import Settings
 
@@ -59,6 +61,7 @@ class Instances:
         space_guid: str,
         parameters: Any,
         maintenance_version: str | None = None,
+        names: Names = NO_NAMES,
     ) -> bool:
         """Create the instance's bucket; True if created, False if an identical one already exists."""
         plan = self.catalog.plan(plan_id)
@@ -71,6 +74,7 @@ class Instances:
             space_guid=space_guid,
             config=instance_config_for_create(plan, parameters),
             version=__version__,
+            names=names,
         )
         check_kms_key_allowed(record.config.kms_key_arn, self.settings.allowed_kms_key_arns)
         return self.provisioning.settle(record)
@@ -135,6 +139,8 @@ class Instances:
             if sweep.removed or not sweep.finished:
                 return self._users_left(instance_id, sweep, async_allowed)
             raise Gone(f"Instance {instance_id} does not exist (no bucket {bucket}).")
+        if not carries_broker_mark(tags):
+            raise Gone(not_the_brokers(bucket))
         stored = self.buckets.read_from(tags)
         deleting = deleting_since(tags) is not None
         if deleting or (stored is not None and stored.record.config.delete_objects):

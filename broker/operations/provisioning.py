@@ -9,7 +9,7 @@ from broker import deadlines
 from broker.aws.buckets import Buckets
 from broker.errors import ConcurrencyError, Conflict
 from broker.model.parameters import fingerprint
-from broker.model.records import InstanceRecord, deleting_since, provisioning_marker
+from broker.model.records import InstanceRecord, carries_broker_mark, deleting_since, provisioning_marker
 from broker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,14 @@ JOIN_WAIT = 10.0
 JOIN_POLL = 0.2
 # The provision that made a bucket marks it within milliseconds; none after this means it died.
 NO_MARKER_GRACE = 1.0
+
+
+def not_the_brokers(bucket: str) -> str:
+    return (
+        f"Bucket {bucket} exists but carries none of this broker's marks (its s3-broker: tags): the broker "
+        "did not make it, so it neither configures nor deletes it. Use another instance id; if the bucket "
+        "is an empty one left by a provision that failed, its account's operator may delete it."
+    )
 
 
 class Provisioning:
@@ -70,6 +78,9 @@ class Provisioning:
             )
             if not died and marker is not None and marker.digest != digest:
                 raise Conflict(f"Instance {instance_id} is being provisioned with other settings (bucket {bucket}).")
+            if died and not carries_broker_mark(tags):
+                # The provision that made it would have marked it by now: it is someone else's bucket.
+                raise Conflict(not_the_brokers(bucket))
             if died:
                 log.warning("taking over bucket %s, left half-made by a provision that did not finish", bucket)
                 self._configure(bucket, record, digest, made_now=False)

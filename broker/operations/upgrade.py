@@ -23,6 +23,7 @@ from broker.errors import InvalidParameters
 from broker.model import records
 from broker.model.binding_records import config_from_tags, expiry_from_tags
 from broker.model.bucket_options import BucketOptions
+from broker.model.names import name_tags
 from broker.model.parameters import InstanceConfig
 from broker.model.records import MAX_TAGS, StoredInstance, instance_tags
 from broker.operations.bindings import Bindings
@@ -129,7 +130,7 @@ class Upgrades:
         document = self._current_policy(instance, state)
         if document is not None:
             self.users.put_policy(state.name, document)
-        user_state.tag(self.iam, state.name, {records.VERSION: self.version})
+        user_state.tag(self.iam, state.name, {**name_tags(instance.record.names), records.VERSION: self.version})
 
     def _current_policy(self, instance: StoredInstance, state: user_state.UserState) -> dict[str, Any] | None:
         """The binding's policy from the current template; None to keep the one it has.
