@@ -67,6 +67,15 @@ def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]
     return [body]
 
 
+CREATE_BUCKET = threading.Lock()
+
+
+def creates_bucket(environ: dict[str, Any]) -> bool:
+    """A path-style CreateBucket: PUT /BUCKET with no query."""
+    path = raw_path(environ)
+    return environ["REQUEST_METHOD"] == "PUT" and not environ.get("QUERY_STRING") and "/" not in path.strip("/")
+
+
 class LocalGate:
     """WSGI middleware around moto's app; see the module docstring."""
 
@@ -83,6 +92,15 @@ class LocalGate:
         return datetime.datetime.now(datetime.UTC) + self._clock_offset
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if creates_bucket(environ):
+            # moto looks for the bucket and creates it in two steps: two CreateBucket calls at once
+            # (us-east-1 lets its owner repeat one) made a second bucket of the name that replaced
+            # the first, objects and all. S3 creates a bucket once.
+            with CREATE_BUCKET:
+                return list(self._call(environ, start_response))
+        return self._call(environ, start_response)
+
+    def _call(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = raw_path(environ)
         if path.startswith(ADMIN_PATHS):
             return self._admin(environ, start_response, path)
