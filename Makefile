@@ -30,11 +30,17 @@ $(VENV)/.bench-installed: requirements.txt requirements-local.txt requirements-d
 run: $(VENV)/.run-installed
 	PORT=$(PORT) $(BIN)/python -m broker
 
+# The suite waits on its local AWS and on servers far more than it computes, so it runs in more
+# processes than there are cores, each with a local AWS of its own; a module whose tests share a
+# server is kept on one (xdist_group).
+TEST_WORKERS ?= 4
+PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
+
 ## Run the linter and the whole test suite.
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -18,6 +18,9 @@ from broker.setting_values import (
     parse_vpc_endpoint_ids,
 )
 
+# IAM users an AWS account may have (IAM quotas; not adjustable).
+IAM_USERS_QUOTA = 5000
+
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalog.yml"
 
 
@@ -47,6 +50,10 @@ class Settings:
     # uploads) within the request; a bigger one is emptied asynchronously, S3's lifecycle rules doing
     # the bulk and each last_operation poll deleting up to this many more (at most one listing page).
     deprovision_sync_max_objects: int = 1000
+    # AWS allows 5,000 IAM users an account, not adjustable, shared by every tenant: a bind past
+    # either limit is refused (broker/operations/binding_limits.py).
+    max_bindings_per_instance: int = 50
+    max_iam_users: int = 4500
     # Waits: production's values, settable so a test suite need not sit them out.
     # A request body must arrive within this many seconds (408 otherwise; broker/http/bodies.py).
     body_deadline: float = 10.0
@@ -71,6 +78,10 @@ class Settings:
             )
         if not 0 <= self.deprovision_sync_max_objects <= 1000:
             raise SettingsError("DEPROVISION_SYNC_MAX_OBJECTS must be 0 to 1000 (one listing page)")
+        if not 1 <= self.max_bindings_per_instance <= IAM_USERS_QUOTA:
+            raise SettingsError(f"MAX_BINDINGS_PER_INSTANCE must be 1 to {IAM_USERS_QUOTA}")
+        if not 1 <= self.max_iam_users <= IAM_USERS_QUOTA:
+            raise SettingsError(f"MAX_IAM_USERS must be 1 to {IAM_USERS_QUOTA} (AWS's users per account)")
 
     @property
     def partition(self) -> str:
@@ -159,6 +170,13 @@ def seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(environ.get(name, default))
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number") from None
+
+
 def from_env(environ: Mapping[str, str]) -> Settings:
     """Build settings from the environment of a broker pointed at AWS (or any S3/IAM endpoint)."""
     if on_cloud_foundry(environ):
@@ -212,6 +230,8 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         catalog_path=Path(environ.get("CATALOG_PATH") or DEFAULT_CATALOG),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         deprovision_sync_max_objects=sync_max_objects,
+        max_bindings_per_instance=whole_number(environ, "MAX_BINDINGS_PER_INSTANCE", 50),
+        max_iam_users=whole_number(environ, "MAX_IAM_USERS", 4500),
         body_deadline=seconds(environ, "BODY_DEADLINE", Settings.body_deadline),
         aws_read_timeout=seconds(environ, "AWS_READ_TIMEOUT", Settings.aws_read_timeout),
         aws_retry_max_backoff=seconds(environ, "AWS_RETRY_MAX_BACKOFF", Settings.aws_retry_max_backoff),

@@ -25,6 +25,10 @@ def identity_header(user_id: str) -> str:
     return "cloudfoundry " + base64.b64encode(json.dumps({"user_id": user_id}).encode()).decode()
 
 
+# Its tests share a server that a module fixture starts: under xdist one worker runs them all.
+pytestmark = pytest.mark.xdist_group("audit_log")
+
+
 @pytest.fixture(scope="module")
 def server_run(backend: Backend) -> dict[str, Any]:
     """Drive a broker process through an instance's life; return what it logged and what it handed out."""

@@ -16,7 +16,8 @@ from testing.slow_load import SlowClients
 AUTH = ("cc", "slow-clients-test-password")
 SLOW_CONNECTIONS = 150
 
-pytestmark = pytest.mark.slow_clients
+# Its tests share a server that a module fixture starts: under xdist one worker runs them all.
+pytestmark = [pytest.mark.slow_clients, pytest.mark.xdist_group("slow_clients")]
 
 
 @pytest.fixture(scope="module")

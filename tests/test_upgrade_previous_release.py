@@ -13,6 +13,9 @@ from testing.clients import refused, s3_with, user_name
 from testing.harness import BASIC, REGION, SERVICE_ID, Backend, OSBClient, new_id
 from testing.previous_release import PREVIOUS_RELEASE, export, serve
 
+# Its tests share a server that a module fixture starts: under xdist one worker runs them all.
+pytestmark = pytest.mark.xdist_group("upgrade_previous_release")
+
 
 @pytest.fixture(scope="module")
 def previous(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OSBClient]:

@@ -22,6 +22,9 @@ from broker.http.in_flight import stuck_after
 from testing.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
 from testing.procfile import procfile_server
 
+# Its tests share a server that a module fixture starts: under xdist one worker runs them all.
+pytestmark = pytest.mark.xdist_group("wedge")
+
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
 AUTH = ("cc", "wedge-test-password")
 

@@ -117,6 +117,16 @@ class Users:
             pages = self.iam.get_paginator("list_users").paginate(PathPrefix=path)
             return [user["UserName"] for page in pages for user in page["Users"] if user["Path"] == path]
 
+    def count_under(self, path: str) -> int:
+        """How many users there are under an IAM path (one call per 1,000 users)."""
+        return len(self.names_under(path))
+
+    def account_summary(self) -> tuple[int, int | None]:
+        """The account's IAM users, all of them, and its quota of users (None if IAM does not say)."""
+        with aws_errors("count the account's IAM users"):
+            summary = self.iam.get_account_summary()["SummaryMap"]
+        return summary["Users"], summary.get("UsersQuota")
+
     def wait_until_key_works(
         self,
         key: AccessKey,

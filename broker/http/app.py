@@ -26,10 +26,11 @@ from broker.http.audit import REQUEST_IDENTITY, audit_record, log_audit
 from broker.http.bodies import BodyLimits
 from broker.http.catalog_answer import CATALOG_ENDPOINT, CatalogAnswer
 from broker.http.in_flight import InFlight
-from broker.http.metrics import metrics_from_environment
+from broker.http.metrics import iam_user_gauges, metrics_from_environment
 from broker.http.osb import S3ServiceBroker
 from broker.logs import configure_logging
 from broker.model.catalog import load_catalog
+from broker.operations.binding_limits import users_ceiling
 from broker.operations.bindings import Bindings
 from broker.operations.instances import Instances
 from broker.operations.names import NameRefresh
@@ -178,6 +179,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
-        return Response(metrics.exposition(), content_type=metrics.content_type)
+        exposition = metrics.exposition()
+        try:
+            users, quota = bindings.limits.account()
+            exposition += iam_user_gauges(users, quota, users_ceiling(settings.max_iam_users, quota))
+        except BrokerError as error:  # the request counts still answer when IAM does not
+            log.warning("left the account's IAM user counts out of /metrics: %s", error.description)
+        return Response(exposition, content_type=metrics.content_type)
 
     return app

@@ -76,5 +76,23 @@ class Metrics:
         return generate_latest(registry)
 
 
+def iam_user_gauges(users: int, quota: int | None, ceiling: int) -> bytes:
+    """The account's IAM users, AWS's quota of them and the ceiling binds stop at, as Prometheus gauges.
+
+    Made as text, not as prometheus_client gauges: they are the account's, not a worker's, so
+    summing them over the workers' files (as the counters are) would be wrong.
+    """
+    gauges = [
+        ("s3_broker_account_iam_users", "IAM users in the AWS account, the broker's and all others", users),
+        ("s3_broker_account_iam_users_quota", "IAM users AWS allows the account", quota),
+        ("s3_broker_iam_users_ceiling", "IAM users past which binds are refused (MAX_IAM_USERS or the quota)", ceiling),
+    ]
+    lines = []
+    for name, help_text, value in gauges:
+        if value is not None:
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def metrics_from_environment() -> Metrics:
     return Metrics(os.environ.get(MULTIPROC_DIR) or None)

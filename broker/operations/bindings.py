@@ -29,6 +29,7 @@ from broker.model.records import StoredInstance
 from broker.model.s3_configuration import website_url
 from broker.operations import deletion_fence, external_access, rotation
 from broker.operations.binding_keys import BindingKeys
+from broker.operations.binding_limits import BindingLimits
 from broker.operations.user_sweep import Sweep, sweep_users
 from broker.policy import documents
 from broker.settings import Settings
@@ -63,6 +64,7 @@ class Bindings:
         self.pool = pool
         self.own_account = own_account
         self.keys = BindingKeys(users, pool, key_in_flight_seconds, settings.key_propagation_timeout)
+        self.limits = BindingLimits(users, settings)
 
     def bind(
         self,
@@ -109,6 +111,8 @@ class Bindings:
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
+            if created:
+                self.limits.check_new_user(instance_id)
             self.keys.give(user_name, binding_id, document, fresh_user=created, made=made)
             probes = self.keys.wait_until_works(
                 made[0], user_name, binding_id, buckets[0], config.path_prefix or "", denial_expected
