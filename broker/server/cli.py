@@ -6,6 +6,7 @@
     python -m broker check                preflight: the settings as on Cloud Foundry, the key, its rights, the boundary
     python -m broker --version            the broker's version
     python -m broker list INSTANCE_ID     the bucket and the binding users of one instance
+    python -m broker upgrade [--all]      the instances behind this release; --all upgrades them
 
 The commands read the same environment variables as the broker. The account id comes from STS
 GetCallerIdentity with the configured credentials, or from --account-id.
@@ -83,6 +84,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     commands.add_parser("check", help="preflight: settings, key, region, boundary and the key's rights; 1 on a failure")
     listing = commands.add_parser("list", help="what the broker made for one instance")
     listing.add_argument("instance_id")
+    upgrade = commands.add_parser("upgrade", help="the instances behind this release; --all upgrades them")
+    upgrade.add_argument("--all", action="store_true", help="upgrade them, one after another (resumable)")
+    upgrade.add_argument("--pause", type=float, default=1.0, help="seconds between two instances (default 1)")
     return parser.parse_args(argv)
 
 
@@ -103,6 +107,10 @@ def run(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
             from broker.server import preflight
 
             return preflight.run(environ, settings)
+        if arguments.command == "upgrade":
+            from broker.server import upgrade_command
+
+            return upgrade_command.run(settings, upgrade=arguments.all, pause=max(arguments.pause, 0.0))
         return list_instance(settings, arguments.instance_id)
     except (BotoCoreError, ClientError) as error:
         print(f"s3-broker: AWS refused or could not be reached: {error}", file=sys.stderr)
