@@ -32,6 +32,7 @@ from broker.http.metrics import iam_user_gauges, metrics_from_environment
 from broker.http.osb import S3ServiceBroker
 from broker.logs import configure_logging
 from broker.model.catalog import load_catalog
+from broker.operations import external_access
 from broker.operations.binding_limits import users_ceiling
 from broker.operations.bindings import Bindings
 from broker.operations.instances import Instances
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     identity = check_aws_access(settings, clients.sts)
     settings = replace(settings, account_id=identity.account_id)  # account-regional bucket names hold it
     check_bucket_namespace(clients.s3, settings)
+    external_access.check_accounts(settings, identity.account_id)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
     probe = KeyProbe(
