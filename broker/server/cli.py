@@ -7,6 +7,7 @@
     python -m broker --version            the broker's version
     python -m broker list INSTANCE_ID     the bucket and the binding users of one instance
     python -m broker upgrade [--all]      the instances behind this release; --all upgrades them
+    python -m broker reconcile [--fix]    what needs a person (--json for machines); --fix removes leftovers
 
 The commands read the same environment variables as the broker. The account id comes from STS
 GetCallerIdentity with the configured credentials, or from --account-id.
@@ -20,6 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from broker import __version__
 from broker.policy import account_policies
@@ -59,6 +61,7 @@ def list_instance(settings: Settings, instance_id: str) -> int:
     from broker.aws.clients import make_clients
 
     clients = make_clients(settings)
+    settings = replace(settings, account_id=caller(settings)[0])  # account-regional bucket names hold it
     bucket = settings.bucket_name(instance_id)
     tags = Buckets(clients.s3, settings.aws_region, pool=None).read_tags(bucket)  # type: ignore[arg-type]
     print(f"bucket {bucket}: {'absent' if tags is None else 'present'}")
@@ -85,6 +88,11 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     upgrade = commands.add_parser("upgrade", help="the instances behind this release; --all upgrades them")
     upgrade.add_argument("--all", action="store_true", help="upgrade them, one after another (resumable)")
     upgrade.add_argument("--pause", type=float, default=1.0, help="seconds between two instances (default 1)")
+    reconcile = commands.add_parser(
+        "reconcile", help="what needs a person; 1 if anything does; --fix removes leftovers"
+    )
+    reconcile.add_argument("--json", action="store_true", help="JSON for machines instead of the table")
+    reconcile.add_argument("--fix", action="store_true", help="remove leftovers: never a bucket with objects")
     return parser.parse_args(argv)
 
 
@@ -109,6 +117,10 @@ def run(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
             from broker.server import upgrade_command
 
             return upgrade_command.run(settings, upgrade=arguments.all, pause=max(arguments.pause, 0.0))
+        if arguments.command == "reconcile":
+            from broker.server import reconcile_command
+
+            return reconcile_command.run(settings, fix=arguments.fix, json_output=arguments.json)
         return list_instance(settings, arguments.instance_id)
     except (BotoCoreError, ClientError) as error:
         print(f"s3-broker: AWS refused or could not be reached: {error}", file=sys.stderr)
