@@ -10,6 +10,7 @@ then attaches a customer managed policy of the same name, equivalent for the com
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -86,6 +87,19 @@ def plant_half_made(s3: Any, started: float, *, with_object: bool = False) -> st
     return bucket
 
 
+def shape(line: str) -> str:
+    """A line of output with its ids, numbers and column padding blurred, to compare with the docs' sample."""
+    return " ".join(re.sub(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9]+", "N", line).split())
+
+
+def documented_sample() -> list[str]:
+    """The output docs/operators.md shows for `python -m broker reconcile`."""
+    text = (REPO / "docs" / "operators.md").read_text()
+    block = re.search(r"^```text\n\$ python -m broker reconcile\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    assert block, "docs/operators.md shows no sample of the command's output"
+    return block.group(1).splitlines()
+
+
 def user_exists(iam: Any, user_name: str) -> bool:
     try:
         iam.get_user(UserName=user_name)
@@ -120,6 +134,8 @@ def test_reconcile_finds_what_needs_a_person_and_fix_removes_only_leftovers(
     listed = reconcile(own_backend)
     assert listed.returncode == 1, listed.stdout + listed.stderr
     assert "WHAT" in listed.stdout and "python -m broker reconcile --fix" in listed.stdout
+    printed = {shape(line) for line in listed.stdout.splitlines()}
+    assert all(shape(line) in printed for line in documented_sample())  # the docs show what it prints
     found = json.loads(reconcile(own_backend, "--json").stdout)
     kinds = {(f["kind"], f["subject"]) for f in found["findings"]}
     assert kinds == {
