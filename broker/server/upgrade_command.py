@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from broker import __version__, deadlines
 from broker.aws.buckets import Buckets
@@ -74,6 +74,7 @@ def build_upgrades(settings: Settings, pool: ThreadPoolExecutor) -> tuple[Upgrad
     """The operations the broker serves requests with, for this one process."""
     clients = make_clients(settings)
     identity = check_aws_access(settings, clients.sts)
+    settings = replace(settings, account_id=identity.account_id)  # account-regional bucket names hold it
     catalog = load_catalog(settings.catalog_path)
     buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
     probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, AWS_THREADS)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 from broker import __version__
 from testing.clients import s3_with
-from testing.harness import ORG, REGION, REPO, SPACE, Backend, OSBClient, new_id
+from testing.harness import ORG, REGION, REPO, SPACE, Backend, BrokerServer, OSBClient, new_id
 from testing.processes import clean_env
 
 
-def upgrade_command(backend: Backend, *args: str) -> subprocess.CompletedProcess[str]:
+def upgrade_command(backend: Backend, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
+        **extra,
         "AWS_ENDPOINT_URL": backend.moto.endpoint,
         "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
         "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
@@ -33,6 +35,10 @@ def upgrade_command(backend: Backend, *args: str) -> subprocess.CompletedProcess
 
 def tags_of(s3: Any, instance_id: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=f"cf-s3-{instance_id}")["TagSet"]}
+
+
+def tags_of_bucket(s3: Any, bucket: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
 
 
 def make_behind(s3: Any, instance_id: str) -> None:
@@ -75,3 +81,23 @@ def test_upgrade_lists_what_is_behind_then_all_upgrades_it(backend: Backend, osb
 
     again = upgrade_command(backend)
     assert again.returncode == 0 and f"Every instance is at {__version__}." in again.stdout
+
+
+def test_upgrade_all_finds_account_regional_buckets(backend: Backend, s3: Any) -> None:
+    """The command asks STS for the account id, as the broker does: account-regional names hold it.
+    A prefix of its own (within the broker policy's cf-s3-*): the other tests' buckets are global."""
+    settings = backend.settings(bucket_namespace="account-regional", bucket_prefix="cf-s3-ar-")
+    with BrokerServer(settings) as server:
+        instance_id = new_id()
+        assert server.osb().provision(instance_id).status_code == 201
+        account = backend.client("sts").get_caller_identity()["Account"]
+        bucket = replace(settings, account_id=account).bucket_name(instance_id)
+        kept = [t for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"] if t["Key"] != "s3-broker:version"]
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": kept})
+        upgraded = upgrade_command(
+            backend, "--all", "--pause", "0", BUCKET_NAMESPACE="account-regional", BUCKET_PREFIX="cf-s3-ar-"
+        )
+        assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+        assert f"{instance_id}: upgraded" in upgraded.stdout
+        assert tags_of_bucket(s3, bucket)["s3-broker:version"] == __version__
+        assert server.osb().deprovision(instance_id).status_code == 200
