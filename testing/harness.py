@@ -1,20 +1,13 @@
 """What tests and benchmarks share: the broker's local AWS (moto behind its gate for public reads
 and presigned URLs, as `make run` serves it) in a process with IAM enforcement, the broker on
-loopback, and an OSB client that speaks to it as the Cloud Controller does."""
+loopback, and an OSB client that speaks to it as the Cloud Controller does. The local AWS serves two
+accounts: the platform's and EXTERNAL_ACCOUNT, with an administrator of its own (Backend.other_owner)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,9 +19,11 @@ from botocore.config import Config
 from werkzeug.serving import make_server
 
 from broker.http.app import create_app
-from broker.local import backend, tls
+from broker.local import backend
 from broker.policy import account_policies
 from broker.settings import Settings
+from testing.local_aws import MotoProcess as MotoProcess  # re-exported: tests import it from here
+from testing.local_aws import free_port as free_port
 
 REGION = "eu-west-2"  # outside us-east-1, so CreateBucket needs its LocationConstraint
 REPO = Path(__file__).resolve().parent.parent
@@ -38,70 +33,17 @@ BASIC_PUBLIC = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c52"
 ORG = "0c6a3e59-1b8f-4bd4-9a07-1b0f8c2a6d11"
 SPACE = "7e1d2c3b-4a59-4687-9f0e-1d2c3b4a5968"
 ADMIN_USER = "test-admin"
+ACCOUNT_HEADER = "X-Moto-Account-Id"  # the local gate drops it while it enforces: a key's account is its own
 # The one customer KMS key the tests' broker allows (moto does not check that it exists).
 ALLOWED_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-# The other AWS account the tests' platform lets keys reach with external_buckets (ALLOWED_EXTERNAL_ACCOUNT_IDS).
+# The other AWS account the tests' platform lets keys reach with external_buckets (ALLOWED_EXTERNAL_ACCOUNT_IDS);
+# the local backend serves it beside the platform's, with an administrator of its own (Backend.other_owner).
 EXTERNAL_ACCOUNT = "444455556666"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-@dataclass
-class MotoProcess:
-    """The local AWS on 127.0.0.1 in its own process (so it does not share the broker's GIL)."""
-
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    tls_port: int = field(default_factory=free_port)
-    cert_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="local-aws-tls-")))
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def https_endpoint(self) -> str:
-        """The same local AWS over HTTPS, with a self-signed certificate (trust `ca_bundle`)."""
-        return f"https://127.0.0.1:{self.tls_port}"
-
-    @property
-    def ca_bundle(self) -> str:
-        return str(self.cert_dir / tls.CERTIFICATE)
-
-    def start(self) -> MotoProcess:
-        # The admin API's token, shared with the server through the environment (backend.admin_call reads it).
-        os.environ.setdefault(backend.ADMIN_TOKEN_ENV, secrets.token_urlsafe(32))
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "broker.local.server", "--port", str(self.port), "--test-headers"),
-                *("--tls-port", str(self.tls_port), "--cert-dir", str(self.cert_dir)),
-            ],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=None if os.environ.get("LOCAL_AWS_DEBUG") else subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{self.endpoint}/moto-api/", timeout=1)
-                return self
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("moto server did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        shutil.rmtree(self.cert_dir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -110,11 +52,14 @@ class Identity:
     secret_access_key: str = field(repr=False)
 
 
-def make_user(endpoint: str, name: str, policy: dict[str, Any]) -> Identity:
-    """An IAM user with one inline policy and a key (call while enforcement is off)."""
+def make_user(endpoint: str, name: str, policy: dict[str, Any], account: str | None = None) -> Identity:
+    """An IAM user with one inline policy and a key, in the platform's account or `account` (call while
+    enforcement is off: moto then acts in the account its X-Moto-Account-Id header names)."""
     iam = boto3.client(
         "iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
     )
+    if account:
+        iam.meta.events.register("before-send", lambda request, **_: request.headers.update({ACCOUNT_HEADER: account}))
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=name)["AccessKey"]
@@ -122,30 +67,34 @@ def make_user(endpoint: str, name: str, policy: dict[str, Any]) -> Identity:
 
 
 def base_settings() -> Settings:
-    return Settings(broker_username="cc", broker_password="s3cr3t-broker-password", aws_region=REGION)
+    return Settings(
+        broker_username="cc",
+        broker_password="s3cr3t-broker-password",
+        aws_region=REGION,
+        allowed_external_accounts=((EXTERNAL_ACCOUNT, None),),  # so the boundary made at start allows it
+    )
 
 
 @dataclass
 class Backend:
-    """A moto server with IAM enforcement on, the broker's own IAM user and an admin to inspect state."""
+    """A moto server with IAM enforcement on, the broker's own IAM user, an admin to inspect state, and
+    the owner (an administrator) of another account, EXTERNAL_ACCOUNT."""
 
     moto: MotoProcess
     broker: Identity
     admin: Identity
     permissions_boundary_arn: str
+    other_owner: Identity
 
     @classmethod
     def start(cls) -> Backend:
         moto = MotoProcess().start()
         made = backend.create_broker_identity(moto.endpoint, base_settings())
         broker = Identity(made.access_key_id, made.secret_access_key)
-        admin = make_user(
-            moto.endpoint,
-            ADMIN_USER,
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-        )
+        admin = make_user(moto.endpoint, ADMIN_USER, ALLOW_ALL)
+        other_owner = make_user(moto.endpoint, ADMIN_USER, ALLOW_ALL, account=EXTERNAL_ACCOUNT)
         backend.set_enforcement(moto.endpoint, enforce=True)
-        return cls(moto, broker, admin, made.permissions_boundary_arn)
+        return cls(moto, broker, admin, made.permissions_boundary_arn, other_owner)
 
     def restricted_broker(self, name: str, drop_actions: set[str]) -> Identity:
         """Another broker identity whose policy lacks some actions, to make an operation fail part-way."""
@@ -201,7 +150,6 @@ class Backend:
             aws_secret_access_key=identity.secret_access_key,
             iam_permissions_boundary_arn=self.permissions_boundary_arn,
             allowed_kms_key_arns=(ALLOWED_KMS_KEY,),
-            allowed_external_accounts=((EXTERNAL_ACCOUNT, None),),
             key_propagation_timeout=5.0,
             # A throttled call is still retried, after a few milliseconds rather than up to seconds.
             aws_retry_max_backoff=0.05,

@@ -37,10 +37,10 @@ def sections(document: Path) -> list[tuple[str, list[tuple[str, str]]]]:
 def shell(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The environment of a developer's shell: cf logged in to a platform with this broker."""
     home = tmp_path_factory.mktemp("home")
-    admin = backend.admin
+    owner = backend.other_owner  # the migration section's other AWS account
     (home / "credentials").write_text(
-        f"[legacy-owner]\naws_access_key_id = {admin.access_key_id}\n"
-        f"aws_secret_access_key = {admin.secret_access_key}\n"
+        f"[legacy-owner]\naws_access_key_id = {owner.access_key_id}\n"
+        f"aws_secret_access_key = {owner.secret_access_key}\n"
     )
     (home / "config").write_text(
         f"[profile legacy-owner]\nregion = eu-west-2\nendpoint_url = {backend.moto.endpoint}\n"
@@ -71,9 +71,12 @@ def vcap_services(cf_env: str) -> Any:
     return json.JSONDecoder().raw_decode(cf_env, start)[0]
 
 
-def test_every_command_of_the_users_guide_runs_as_written(shell: dict[str, str], s3: Any, tmp_path: Path) -> None:
-    # The other AWS account's bucket of the migration section (moto has one account; the ResourceAccount
-    # condition that keeps keys out of the platform's own account is checked as a document elsewhere).
+def test_every_command_of_the_users_guide_runs_as_written(
+    shell: dict[str, str], backend: Backend, tmp_path: Path
+) -> None:
+    # The migration section's bucket, in the other account the local backend serves: the key reaches
+    # it only once its owner applies the bucket policy the guide hands out (tests/test_walls_accounts.py).
+    s3 = backend.client("s3", backend.other_owner)
     s3.create_bucket(Bucket="legacy-assets", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
     s3.put_object(Bucket="legacy-assets", Key="logo.png", Body=b"old logo")
     ran = 0

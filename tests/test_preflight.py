@@ -12,7 +12,7 @@ from broker.aws.identity import CallerIdentity
 from broker.policy import account_policies
 from broker.server import preflight
 from broker.settings import Settings
-from testing.harness import REPO, Backend
+from testing.harness import EXTERNAL_ACCOUNT, REPO, Backend
 from testing.processes import clean_env
 
 
@@ -23,6 +23,7 @@ def check(backend: Backend, **env: str) -> subprocess.CompletedProcess[str]:
         "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
         "AWS_REGION": "eu-west-2",
         "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
+        "ALLOWED_EXTERNAL_ACCOUNT_IDS": EXTERNAL_ACCOUNT,  # as the backend's boundary was made
         "BROKER_USERNAME": "broker",
         "BROKER_PASSWORD": "broker-password",
         **env,

@@ -244,3 +244,21 @@ def test_a_bind_the_platform_gave_up_on_leaves_no_working_key(backend: Backend, 
             late = osb.bind(instance_id, binding_id)
         assert late.status_code == 503, late.text
         assert keys_of(iam, binding_id) == set()
+
+
+def test_in_us_east_1_conflicting_provisions_configure_the_bucket_once(backend: Backend, s3: Any) -> None:
+    """CreateBucket answers 200 to every provision there: S3's conditional write of a claim object
+    (If-None-Match: *) decides which one configures the bucket, and the claim is gone afterwards."""
+    settings = backend.settings(aws_region="us-east-1")
+    with BrokerServer(settings) as first, BrokerServer(settings) as second:
+        a, b = first.osb(), second.osb()
+        for _ in range(RUNS):
+            instance_id = new_id()
+            answers = at_once(
+                (a.provision, (instance_id, BASIC, {"versioning": True})),
+                (b.provision, (instance_id, BASIC_PUBLIC, None)),
+            )
+            assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+            assert bucket_matches_its_record(s3, instance_id)
+            listed = s3.list_object_versions(Bucket=f"cf-s3-{instance_id}")
+            assert not listed.get("Versions") and not listed.get("DeleteMarkers"), listed

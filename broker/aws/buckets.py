@@ -13,11 +13,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from broker import rollback
+from broker.aws import bucket_claims
 from broker.aws.bucket_config import configuration_calls, create_bucket_arguments
 from broker.aws.clients import run_concurrently
 from broker.aws.errors import aws_errors, error_code
+from broker.aws.not_empty import not_empty_error
 from broker.aws_names import US_EAST_1
-from broker.errors import BrokerError, Unprocessable
+from broker.errors import BrokerError
 from broker.model import bucket_options, s3_configuration
 from broker.model.bucket_options import BucketOptions
 from broker.model.parameters import InstanceConfig
@@ -37,10 +39,6 @@ NO_SUCH_BUCKET = "NoSuchBucket"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 # Unfinished multipart uploads aborted per emptying step (one call each), to keep a step short.
 ABORT_BATCH = 100
-
-
-class BucketNotEmpty(Unprocessable):
-    error = "BucketNotEmpty"
 
 
 class Buckets:
@@ -144,7 +142,7 @@ class Buckets:
 
         Outside us-east-1, CreateBucket refuses a bucket the account already owns, so the usual
         case costs one call. In us-east-1 it answers 200 for such a bucket (a legacy of S3), so
-        the tags are read first there.
+        the tags are read first there, and a claim (bucket_claims) settles who made it.
         """
         if self.region == US_EAST_1:
             tags = self.read_tags(bucket)
@@ -152,12 +150,19 @@ class Buckets:
                 return tags
         try:
             self.s3.create_bucket(**create_bucket_arguments(bucket, self.region, ownership))
-            return None
         except ClientError as error:
             if error_code(error) == "BucketAlreadyOwnedByYou":
                 return self.read_tags(bucket) or []
             with aws_errors(f"create bucket {bucket}"):
                 raise
+        if self.region != US_EAST_1:
+            return None
+        if not bucket_claims.claim(self.s3, bucket):
+            return self.read_tags(bucket) or []  # another provision made it a moment ago
+        tags = self.read_tags(bucket)  # a provision that made it, and finished, since the first look
+        if tags:
+            bucket_claims.release(self.s3, bucket)
+        return tags or None
 
     def mark_provisioning(self, bucket: str, digest: str, started: float) -> None:
         """Say, before configuring, which provision is configuring the bucket (the full tags replace it)."""
@@ -174,6 +179,8 @@ class Buckets:
             self.mark_provisioning(bucket, digest, time.time())
             self.configure(bucket, None, record.config, explicit=not made_now)
             self.write_tags(bucket, record)
+            if self.region == US_EAST_1:  # this provision's claim, or a dead one's it took over
+                bucket_claims.release(self.s3, bucket)
         except BaseException:
             if made_now:
                 self._remove_after_failure(bucket)
@@ -197,6 +204,8 @@ class Buckets:
             self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_set})
 
     def _remove_after_failure(self, bucket: str) -> None:
+        if self.region == US_EAST_1:
+            rollback.undo(f"remove the claim of bucket {bucket}", lambda: bucket_claims.release(self.s3, bucket))
         rollback.undo(f"remove bucket {bucket}", lambda: self.s3.delete_bucket(Bucket=bucket))
 
     # --- emptying and deleting -----------------------------------------------------------------
@@ -236,14 +245,14 @@ class Buckets:
             return bool(uploads.get("IsTruncated")) or len(uploads.get("Uploads", [])) > limit
 
     def start_emptying(self, bucket: str, tags: list[dict[str, str]], started: float) -> None:
-        """Mark the bucket as being deleted (any broker process can then finish the job), then let S3
-        expire everything in it. Both calls are idempotent: a retry repeats them."""
+        """Mark the bucket as being deleted (any broker process can then finish the job), let S3 expire
+        everything, deny all writes (other instances' keys may name it). Each call is idempotent."""
         with aws_errors(f"mark bucket {bucket} for deletion"):
             self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": deleting_tags(tags, started)})
-        with aws_errors(f"set lifecycle rules that empty bucket {bucket}"):
-            self.s3.put_bucket_lifecycle_configuration(
-                Bucket=bucket, LifecycleConfiguration={"Rules": s3_configuration.emptying_rules()}
-            )
+        with aws_errors(f"set the rules and the policy that empty bucket {bucket}"):
+            rules = {"Rules": s3_configuration.emptying_rules()}
+            self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rules)
+            self.s3.put_bucket_policy(Bucket=bucket, Policy=documents.deleting_bucket_policy(bucket, self.region))
 
     def empty_some(self, bucket: str, limit: int) -> int:
         """One bounded step of emptying: up to `limit` versions and delete markers (at most one page),
@@ -281,20 +290,3 @@ class Buckets:
             with aws_errors(f"delete bucket {bucket}"):
                 raise
         return True
-
-
-def not_empty_error(bucket: str) -> BucketNotEmpty:
-    # `aws s3 rm --recursive` leaves a versioned bucket's old versions and delete markers, which
-    # still hold the bucket: the loop deletes each version and marker by its id.
-    every_version = (
-        f"aws s3api list-object-versions --bucket {bucket} --output text "
-        "--query '[Versions, DeleteMarkers][][].[Key, VersionId]' | while IFS=$'\\t' read -r key id; "
-        f'do aws s3api delete-object --bucket {bucket} --key "$key" --version-id "$id"; done'
-    )
-    return BucketNotEmpty(
-        f"Bucket {bucket} still holds objects (or object versions or delete markers), so it was not deleted. "
-        f"Empty it with a service key to it: `{every_version}` deletes every object, version and delete marker "
-        f"(`aws s3 rm s3://{bucket} --recursive` is enough if versioning was never on). Or let the broker delete "
-        "everything: `cf update-service SERVICE -c '{\"delete_objects_with_service\": true}'`. "
-        "Then delete the service again."
-    )

@@ -5,8 +5,11 @@
   its permissions boundary and, for S3, the bucket's policy and Block Public Access, with the
   request's condition keys: aws:SourceIp (the client's address), aws:SecureTransport (the
   scheme), aws:CurrentTime (the gate's clock), aws:Referer, aws:UserAgent, aws:ViaAWSService
-  (always false: no AWS service calls the gate), aws:RequestedRegion, and the S3 and IAM keys of
-  s3_operations and iam_operations.
+  (always false: no AWS service calls the gate), aws:RequestedRegion, aws:PrincipalOrgID (every
+  account of the local backend is in one AWS Organization, LOCAL_ORGANIZATION, as a platform's
+  account and its organisation-wide buckets' accounts often are), and the S3 and IAM keys of
+  s3_operations and iam_operations. moto keeps each account's users and buckets apart (a key acts
+  in the account that holds it), so two accounts' policies meet here as they do on AWS.
 - A presigned URL is checked (presigned.py) and then judged as its key's signed request.
 - An unsigned request is judged as anonymous: the bucket policy and Block Public Access.
 - A policy, operator, key or operation the evaluator does not know answers 500 with the reason,
@@ -36,7 +39,7 @@ from broker.local.presigned import admit_presigned, check_not_expired, is_presig
 from broker.local.refusals import ACCESS_DENIED, FORBIDDEN, Refusal, StartResponse
 from broker.local.s3_operations import s3_checks
 
-__all__ = ["ADMIN_TOKEN_HEADER", "LocalGate", "Refusal", "check_not_expired"]
+__all__ = ["ADMIN_TOKEN_HEADER", "LOCAL_ORGANIZATION", "LocalGate", "Refusal", "check_not_expired"]
 
 log = logging.getLogger("s3-broker.local-gate")
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -44,6 +47,7 @@ ADMIN_TOKEN_HEADER = "X-Local-Admin-Token"
 SOURCE_IP_HEADER, SOURCE_VPCE_HEADER = "HTTP_X_LOCAL_SOURCE_IP", "HTTP_X_LOCAL_SOURCE_VPCE"
 ADMIN_PATHS = ("/moto-api", "/_local/")
 ISO = "%Y-%m-%dT%H:%M:%SZ"
+LOCAL_ORGANIZATION = "o-localbackend"  # the AWS Organization every local account belongs to
 
 
 def read_body(environ: dict[str, Any]) -> bytes:
@@ -63,6 +67,15 @@ def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]
     return [body]
 
 
+CREATE_BUCKET = threading.Lock()
+
+
+def creates_bucket(environ: dict[str, Any]) -> bool:
+    """A path-style CreateBucket: PUT /BUCKET with no query."""
+    path = raw_path(environ)
+    return environ["REQUEST_METHOD"] == "PUT" and not environ.get("QUERY_STRING") and "/" not in path.strip("/")
+
+
 class LocalGate:
     """WSGI middleware around moto's app; see the module docstring."""
 
@@ -79,6 +92,15 @@ class LocalGate:
         return datetime.datetime.now(datetime.UTC) + self._clock_offset
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if creates_bucket(environ):
+            # moto looks for the bucket and creates it in two steps: two CreateBucket calls at once
+            # (us-east-1 lets its owner repeat one) made a second bucket of the name that replaced
+            # the first, objects and all. S3 creates a bucket once.
+            with CREATE_BUCKET:
+                return list(self._call(environ, start_response))
+        return self._call(environ, start_response)
+
+    def _call(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = raw_path(environ)
         if path.startswith(ADMIN_PATHS):
             return self._admin(environ, start_response, path)
@@ -147,6 +169,7 @@ class LocalGate:
             code = "InvalidClientTokenId" if query_api and error.code == "InvalidAccessKeyId" else error.code
             raise Refusal(FORBIDDEN, code, error.message, query_api=query_api) from None
         context["aws:RequestedRegion"] = region
+        context["aws:PrincipalOrgID"] = LOCAL_ORGANIZATION
         if not query_api:
             headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
             checks = s3_checks(environ["REQUEST_METHOD"], path, params, headers, body)

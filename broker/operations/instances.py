@@ -9,7 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from broker import __version__, rollback
-from broker.aws.buckets import BucketNotEmpty, Buckets
+from broker.aws.buckets import Buckets
+from broker.aws.not_empty import BucketNotEmpty
 from broker.errors import AsyncRequired, BadRequest, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
 from broker.model.maintenance import check_offered

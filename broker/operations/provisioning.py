@@ -6,7 +6,9 @@ import logging
 import time
 
 from broker import deadlines
+from broker.aws import bucket_claims
 from broker.aws.buckets import Buckets
+from broker.aws_names import US_EAST_1
 from broker.errors import ConcurrencyError, Conflict
 from broker.model.parameters import fingerprint
 from broker.model.records import InstanceRecord, carries_broker_mark, deleting_since, provisioning_marker
@@ -73,7 +75,7 @@ class Provisioning:
                     "Use `cf update-service` to change them."
                 )
             marker = provisioning_marker(tags)
-            died = (marker is None and waited >= NO_MARKER_GRACE) or (
+            died = (marker is None and waited >= NO_MARKER_GRACE and not self._claim_is_live(bucket)) or (
                 marker is not None and time.time() - marker.started > deadlines.LONGER_THAN_ANY_REQUEST
             )
             if not died and marker is not None and marker.digest != digest:
@@ -96,3 +98,10 @@ class Provisioning:
                 raise ConcurrencyError(
                     f"The other provision of instance {instance_id} failed and removed its bucket. Try again."
                 )
+
+    def _claim_is_live(self, bucket: str) -> bool:
+        """In us-east-1, a provision that holds a fresh claim is alive however slow it is to mark the bucket."""
+        if self.settings.aws_region != US_EAST_1:
+            return False
+        claimed = bucket_claims.claimed_at(self.buckets.s3, bucket)
+        return claimed is not None and time.time() - claimed <= deadlines.LONGER_THAN_ANY_REQUEST

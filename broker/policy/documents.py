@@ -12,6 +12,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+# The bucket-level documents have a module of their own; their names stay reachable from here.
+from broker.policy.bucket_policies import PUBLIC_READ_SID as PUBLIC_READ_SID
+from broker.policy.bucket_policies import SIGNED_READS_TLS_ONLY_SID as SIGNED_READS_TLS_ONLY_SID
+from broker.policy.bucket_policies import TLS_ONLY_SID as TLS_ONLY_SID
+from broker.policy.bucket_policies import bucket_arn as bucket_arn
+from broker.policy.bucket_policies import bucket_policy as bucket_policy
+from broker.policy.bucket_policies import deleting_bucket_policy as deleting_bucket_policy
+from broker.policy.bucket_policies import objects_arn as objects_arn
+from broker.policy.bucket_policies import public_access_block as public_access_block
+from broker.policy.bucket_policies import public_read_policy as public_read_policy
 from broker.policy.conditions import (
     outside_platform_condition,
     resource_account_condition,
@@ -61,14 +71,6 @@ EXTERNAL_BUCKET_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions", "s3:GetBuck
 
 KMS_READ_ACTIONS = ("kms:Decrypt",)
 KMS_WRITE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-
-
-def bucket_arn(bucket: str, partition: str = "aws") -> str:
-    return f"arn:{partition}:s3:::{bucket}"
-
-
-def objects_arn(bucket: str, path_prefix: str | None = None, partition: str = "aws") -> str:
-    return f"arn:{partition}:s3:::{bucket}/{path_prefix or ''}*"
 
 
 def key_actions(*, read_only: bool, write_only: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -210,85 +212,6 @@ def external_bucket_policy(
     for statement in statements:
         statement["Principal"] = {"AWS": user_arn}
     return {"Version": VERSION, "Statement": statements}
-
-
-PUBLIC_READ_SID = "PublicReadObjects"
-TLS_ONLY_SID = "DenyRequestsWithoutTLS"
-SIGNED_READS_TLS_ONLY_SID = "DenySignedReadsWithoutTLS"
-
-
-def public_read_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
-    """Anyone may read any object (not list the bucket)."""
-    document = bucket_policy(bucket, public=True, tls_only=False, partition=partition)
-    assert document is not None
-    return document
-
-
-def bucket_policy(
-    bucket: str,
-    *,
-    public: bool,
-    tls_only: bool,
-    referers: Sequence[str] = (),
-    website: bool = False,
-    partition: str = "aws",
-) -> dict[str, Any] | None:
-    """A broker bucket's whole bucket policy; None when it needs none.
-
-    `tls_only` denies every request not made over TLS, whoever makes it (a Deny is never "public",
-    so Block Public Access lets a private bucket have it). `public` lets anyone read objects (not
-    list them), only from pages whose Referer matches one of `referers` when given: a Referer is
-    easy to forge, so this keeps other sites from embedding the objects, it does not keep them secret.
-    A public `website` is served by S3's website endpoint, which speaks HTTP only: its visitors'
-    anonymous reads are the one thing the TLS-only Deny leaves out (they read what is public anyway).
-    """
-    statements: list[dict[str, Any]] = []
-    resources = [bucket_arn(bucket, partition), objects_arn(bucket, partition=partition)]
-    without_tls = {"Bool": {"aws:SecureTransport": "false"}}
-    if tls_only and public and website:
-        statements += [
-            _deny_all(TLS_ONLY_SID, resources, without_tls, NotAction=["s3:GetObject"]),
-            # A signed request carries aws:PrincipalArn, an anonymous one does not: keys read over TLS only.
-            _deny_all(
-                SIGNED_READS_TLS_ONLY_SID,
-                resources[1:],
-                {**without_tls, "Null": {"aws:PrincipalArn": "false"}},
-                Action=["s3:GetObject"],
-            ),
-        ]
-    elif tls_only:
-        statements.append(_deny_all(TLS_ONLY_SID, resources, without_tls, Action="s3:*"))
-    if public:
-        statement: dict[str, Any] = {
-            "Sid": PUBLIC_READ_SID,
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": ["s3:GetObject"],
-            "Resource": [objects_arn(bucket, partition=partition)],
-        }
-        if referers:
-            statement["Condition"] = {"StringLike": {"aws:Referer": list(referers)}}
-        statements.append(statement)
-    return {"Version": VERSION, "Statement": statements} if statements else None
-
-
-def _deny_all(sid: str, resources: list[str], condition: dict[str, Any], **actions: Any) -> dict[str, Any]:
-    """A Deny for everyone; `actions` is Action=... or NotAction=..."""
-    return {"Sid": sid, "Effect": "Deny", "Principal": "*", **actions, "Resource": resources, "Condition": condition}
-
-
-def public_access_block(public: bool) -> dict[str, bool]:
-    """Block Public Access: all on, except that a public bucket lets its bucket policy be public.
-
-    ACLs stay blocked either way: the bucket enforces owner ownership and public reads come from
-    the bucket policy alone.
-    """
-    return {
-        "BlockPublicAcls": True,
-        "IgnorePublicAcls": True,
-        "BlockPublicPolicy": not public,
-        "RestrictPublicBuckets": not public,
-    }
 
 
 def minified(document: dict[str, Any]) -> str:
