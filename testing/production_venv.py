@@ -3,8 +3,8 @@
 Nothing of requirements-local.txt or requirements-dev.txt is in it, so a package the Procfile's
 command needs but only the dev venv has (as `packaging` once was) makes it fail here. pip's own
 cache spares the downloads of a rebuild (about 20 s); the built venv is kept in the temporary
-directory, named by a hash of requirements.txt and the Python version, so repeated local runs reuse it. With CI set,
-it is built afresh in a directory of its own every run, and removed at the end.
+directory, named by a hash of requirements.txt and the Python version, so repeated local runs
+reuse it. With CI set, it is built afresh in a directory of its own every run, and removed at the end.
 """
 
 from __future__ import annotations
