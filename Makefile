@@ -6,7 +6,7 @@ PORT ?= 8080
 # pip is quiet while it installs; the first run would otherwise say nothing for half a minute.
 INSTALLING := Installing the Python packages into $(VENV) (first run only, about 30-45 s)...
 
-.PHONY: run test lint bench mutants clean
+.PHONY: run test check lint bench mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PARALLEL)
+
+## The edit loop: the linter and the fast tier (pure unit tests; no server, no local AWS).
+check: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PARALLEL) tests/unit
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

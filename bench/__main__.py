@@ -18,8 +18,6 @@ from bench.operations import measure_operations, warm_up_moto
 from bench.options import Options, parse_options
 from bench.report import render_markdown
 from bench.results import write_results
-from bench.scale import ScaleRun, measure_scale
-from bench.seeding import Seeder
 from bench.served import measure_served
 from bench.servers import BareWsgiServer, expect, instrumented_broker
 from testing.harness import REGION, Backend, BrokerServer, OSBClient
@@ -76,7 +74,9 @@ def operations(
     catalog = expect(osb.catalog(), 200).content
     with BareWsgiServer(catalog) as bare:
         bare_client = OSBClient(bare.url, (server.settings.broker_username, server.settings.broker_password))
-        warm_up_moto(Floor(backend.moto.endpoint, REGION, backend.broker), bare_client)
+        warm_up_moto(
+            Floor(backend.moto.endpoint, REGION, backend.broker, backend.permissions_boundary_arn), bare_client
+        )
         found, calls = measure_operations(osb, recorder, backend.broker.access_key_id, floor, bare_client, rounds)
     return [asdict(result) for result in found], [asdict(call) for call in calls]
 
@@ -94,7 +94,7 @@ def first_backend_sections(options: Options, timer: Timer, results: dict[str, An
     """Operations, concurrency and the gunicorn comparison share one moto; it holds no leftovers between them."""
     with moto_backend() as backend:
         recorder = AwsCallRecorder()
-        floor = Floor(backend.moto.endpoint, REGION, backend.broker)
+        floor = Floor(backend.moto.endpoint, REGION, backend.broker, backend.permissions_boundary_arn)
         with instrumented_broker(backend, recorder) as server:
             results["instrumentation"] = instrumentation(recorder)
             if "operations" in options.sections:
@@ -122,30 +122,11 @@ def first_backend_sections(options: Options, timer: Timer, results: dict[str, An
             results["served"] = asdict(run)
 
 
-def scale_section(options: Options, timer: Timer, results: dict[str, Any]) -> None:
-    """On a moto of its own: the thousands of users it makes would slow every other section."""
-    with moto_backend() as backend:
-        recorder = AwsCallRecorder()
-        floor = Floor(backend.moto.endpoint, REGION, backend.broker)
-        with instrumented_broker(backend, recorder) as server:
-            run = ScaleRun(server.osb(), recorder, backend.broker.access_key_id, floor, options.scale_rounds)
-            points, seeding = timer.run(
-                "scale", lambda: measure_scale(Seeder(backend), run, options.scale_sizes, progress)
-            )
-    results["scale"] = {
-        "rounds": options.scale_rounds,
-        "points": [asdict(point) for point in points],
-        "seeding": [asdict(timing) for timing in seeding],
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
     timer = Timer()
     results: dict[str, Any] = {"machine": machine_info(), "options": {**asdict(options), "results_dir": None}}
     first_backend_sections(options, timer, results)
-    if "scale" in options.sections:
-        scale_section(options, timer, results)
     results["machine"]["load_average_at_end"] = load_average()
     results["section_seconds"] = timer.seconds
     results["total_seconds"] = round(time.perf_counter() - STARTED, 1)

@@ -10,29 +10,20 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
-import yaml
 from flask import Flask
 from openbrokerapi.api import BrokerCredentials, get_blueprint
-from openbrokerapi.catalog import ServicePlan
 from openbrokerapi.service_broker import Service, ServiceBroker
+
+from broker.model.catalog import load_catalog
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog.yml"
 
 
-def _published(entry: dict[str, Any]) -> dict[str, Any]:
-    # The keys the broker publishes: those not starting with "x-" (broker/model/catalog.py).
-    return {key: value for key, value in entry.items() if not key.startswith("x-")}
-
-
 def services(path: Path = CATALOG) -> list[Service]:
-    made = []
-    for entry in yaml.safe_load(path.read_text())["services"]:
-        fields = _published(entry)
-        fields["plans"] = [ServicePlan(**_published(plan)) for plan in entry.get("plans") or []]
-        made.append(Service(**fields))
-    return made
+    # The services as the broker publishes them (its catalog module: no AWS, no Flask), so both
+    # apps answer the same catalog however it grows (the release in metadata, maintenance_info).
+    return load_catalog(path).services
 
 
 class CatalogOnly(ServiceBroker):

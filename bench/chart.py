@@ -15,7 +15,6 @@ from matplotlib.axes import Axes
 
 BROKER_COLOUR = "#1f77b4"
 FLOOR_COLOUR = "#b0b0b0"
-OPERATION_COLOURS = {"provision private": "#1f77b4", "bind": "#d62728"}
 
 
 def upper_error(latencies: list[dict[str, float]]) -> list[list[float]]:
@@ -54,44 +53,6 @@ def operations_panel(axes: Axes, operations: list[dict[str, Any]]) -> None:
     axes.grid(axis="x", alpha=0.3)
 
 
-def scale_panel(axes: Axes, all_points: list[dict[str, Any]]) -> None:
-    points = [p for p in all_points if p["measured_with"] == "IAM enforcement on"]  # one mode per curve
-    unenforced = [p for p in all_points if p["measured_with"] == "IAM enforcement off"]
-    for operation, colour in OPERATION_COLOURS.items():
-        rows = sorted((p for p in points if p["operation"] == operation), key=lambda p: p["existing"])
-        if not rows:
-            continue
-        sizes = [p["existing"] for p in rows]
-        for side, style in (("broker", "-o"), ("floor", "--s")):
-            latencies = [p[side] for p in rows]
-            axes.errorbar(
-                sizes,
-                [lat["median_ms"] for lat in latencies],
-                yerr=upper_error(latencies),
-                fmt=style,
-                color=colour,
-                alpha=1.0 if side == "broker" else 0.55,
-                capsize=3,
-                label=f"{operation}: {side}",
-            )
-        # The same size with enforcement off: hollow markers, not joined to the enforced curve.
-        for point in (p for p in unenforced if p["operation"] == operation):
-            axes.plot(
-                point["existing"],
-                point["broker"]["median_ms"],
-                "o",
-                markerfacecolor="none",
-                color=colour,
-                label=f"{operation}: broker, enforcement off",
-            )
-    axes.set_xlabel("existing instances and bindings")
-    axes.set_ylabel("latency, ms (median, bar to p90)")
-    axes.set_title("Scale (IAM enforcement on; hollow: off)")
-    axes.set_ylim(bottom=0)
-    axes.legend(fontsize=8)
-    axes.grid(alpha=0.3)
-
-
 def served_panel(axes: Axes, catalog: list[dict[str, Any]]) -> None:
     """Catalog CPU per request under gunicorn, broker against the bare app, RSS per worker written on each bar."""
     setups = list(dict.fromkeys(s["setup"] for s in catalog))
@@ -121,15 +82,11 @@ def served_panel(axes: Axes, catalog: list[dict[str, Any]]) -> None:
 
 
 def write_chart(results: dict[str, Any], path: Path) -> None:
-    figure, (left, right, served) = plt.subplots(1, 3, figsize=(20, 5.5), gridspec_kw={"width_ratios": [1.25, 1, 0.9]})
+    figure, (left, served) = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1.25, 0.9]})
     if "operations" in results:
         operations_panel(left, results["operations"])
     else:
         left.set_axis_off()
-    if "scale" in results:
-        scale_panel(right, results["scale"]["points"])
-    else:
-        right.set_axis_off()
     if "served" in results:
         served_panel(served, results["served"]["catalog"])
     else:

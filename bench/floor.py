@@ -22,9 +22,11 @@ from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
 
 from bench.awscalls import AwsCallRecorder
+from broker.policy import documents
+from broker.settings import Settings
 from testing.harness import ORG, SERVICE_ID, SPACE, Identity
 
-USER_PATH = "/cf-s3-broker/"
+USER_PATH = Settings.iam_user_path  # a binding user lives under USER_PATH + instance id + "/"
 POLICY_NAME = "s3-bucket-access"
 CONNECTIONS = 64  # as many as the concurrency section has threads
 
@@ -61,28 +63,9 @@ def public_read_policy(bucket: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
-def read_write_policy(bucket: str) -> str:
-    """A binding's inline policy with the broker's read-write actions on one bucket and its objects."""
-    bucket_actions = ["ListBucket", "ListBucketVersions", "GetBucketLocation", "GetBucketCORS"]
-    bucket_actions += ["ListBucketMultipartUploads", "PutBucketCORS"]
-    object_actions = ["GetObject", "GetObjectVersion", "GetObjectTagging", "GetObjectVersionTagging", "PutObject"]
-    object_actions += ["DeleteObject", "DeleteObjectVersion", "PutObjectTagging", "DeleteObjectTagging"]
-    object_actions += ["AbortMultipartUpload", "ListMultipartUploadParts"]
-    statements = [
-        {
-            "Sid": "Bucket",
-            "Effect": "Allow",
-            "Action": [f"s3:{a}" for a in bucket_actions],
-            "Resource": [f"arn:aws:s3:::{bucket}"],
-        },
-        {
-            "Sid": "Objects",
-            "Effect": "Allow",
-            "Action": [f"s3:{a}" for a in object_actions],
-            "Resource": [f"arn:aws:s3:::{bucket}/*"],
-        },
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+def read_write_policy(bucket: str, own_account: str) -> str:
+    """A binding's inline policy as the broker writes it: the broker's own policy module, read-write, one bucket."""
+    return documents.minified(documents.user_policy([bucket], read_only=False, own_account=own_account))
 
 
 class KeyProbe:
@@ -109,9 +92,10 @@ class KeyProbe:
 class Floor:
     """The floor sequence of each broker operation, on clients made once."""
 
-    def __init__(self, endpoint: str, region: str, identity: Identity) -> None:
+    def __init__(self, endpoint: str, region: str, identity: Identity, permissions_boundary_arn: str) -> None:
         self.region = region
         self.identity = identity
+        self.permissions_boundary_arn = permissions_boundary_arn
         self.recorder = AwsCallRecorder()
         session = boto3.session.Session(
             aws_access_key_id=identity.access_key_id,
@@ -123,6 +107,10 @@ class Floor:
         self.s3: Any = session.client("s3", endpoint_url=endpoint, config=config)
         self.iam: Any = session.client("iam", endpoint_url=endpoint, config=config)
         self.probe = KeyProbe(endpoint, region, self.recorder)
+        # Read once here, as the broker reads it once per worker: not part of any operation.
+        self.own_account: str = session.client("sts", endpoint_url=endpoint, config=config).get_caller_identity()[
+            "Account"
+        ]
 
     # --- instances ---------------------------------------------------------------------------
 
@@ -175,14 +163,17 @@ class Floor:
         self.read_tags(bucket)  # the instance must exist; its tags name a KMS key the policy must allow
         self.iam.create_user(
             UserName=user,
-            Path=USER_PATH,
+            Path=f"{USER_PATH}{instance_id}/",
+            PermissionsBoundary=self.permissions_boundary_arn,
             Tags=[
                 {"Key": "s3-broker:instance-id", "Value": instance_id},
                 {"Key": "s3-broker:binding-id", "Value": binding_id},
                 {"Key": "s3-broker:binding-digest", "Value": "0" * 64},
             ],
         )
-        self.iam.put_user_policy(UserName=user, PolicyName=POLICY_NAME, PolicyDocument=read_write_policy(bucket))
+        self.iam.put_user_policy(
+            UserName=user, PolicyName=POLICY_NAME, PolicyDocument=read_write_policy(bucket, self.own_account)
+        )
         key = self.iam.create_access_key(UserName=user)["AccessKey"]
         self.probe.list_one(bucket, Identity(key["AccessKeyId"], key["SecretAccessKey"]))
 

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-SECTIONS = ("operations", "concurrency", "throughput", "scale")
+SECTIONS = ("operations", "concurrency", "throughput")
 DEFAULT_RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -15,20 +15,11 @@ class Options:
     rounds: int
     binds_at_once: int
     provisions_at_once: int
-    scale_sizes: list[int]
-    scale_rounds: int
     load_seconds: float
     load_threads: int
     served_rounds: int
     sections: list[str]
     results_dir: Path
-
-
-def sizes(text: str) -> list[int]:
-    values = sorted({int(part) for part in text.split(",") if part.strip()})
-    if not values or values[0] < 0:
-        raise argparse.ArgumentTypeError("sizes are counts of zero or more, separated by commas")
-    return values
 
 
 def section_list(text: str) -> list[str]:
@@ -45,14 +36,6 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--binds-at-once", type=int, default=50, help="concurrent binds on one instance (50)")
     parser.add_argument("--provisions-at-once", type=int, default=20, help="concurrent provisions (20)")
     parser.add_argument(
-        "--scale-sizes",
-        type=sizes,
-        default=[0, 1000, 5000],
-        help="existing instances (and as many bindings) to measure at, comma-separated (default 0,1000,5000; "
-        "5,000 takes about 100 s to make on two cores)",
-    )
-    parser.add_argument("--scale-rounds", type=int, default=15, help="rounds per scale size (15)")
-    parser.add_argument(
         "--load-seconds", type=float, default=3.0, help="catalog load under gunicorn per round, set-up and app (3)"
     )
     parser.add_argument("--load-threads", type=int, default=4, help="threads per catalog load process (4, in 2)")
@@ -68,8 +51,6 @@ def parse_options(argv: list[str] | None = None) -> Options:
         rounds=args.rounds,
         binds_at_once=args.binds_at_once,
         provisions_at_once=args.provisions_at_once,
-        scale_sizes=args.scale_sizes,
-        scale_rounds=args.scale_rounds,
         load_seconds=args.load_seconds,
         load_threads=args.load_threads,
         served_rounds=args.served_rounds,

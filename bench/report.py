@@ -163,48 +163,6 @@ def concurrency_section(results: dict[str, Any]) -> str:
     )
 
 
-def scale_section(results: dict[str, Any]) -> str:
-    scale = results["scale"]
-    seeding_rows = [[s["count"], s["enforcement"], s["seconds"], s["per_second"]] for s in scale["seeding"]]
-    rows = [
-        [
-            point["existing"],
-            point["operation"],
-            point["broker"]["median_ms"],
-            point["broker"]["p90_ms"],
-            point["floor"]["median_ms"],
-            point["floor"]["p90_ms"],
-            times(point["ratio_median"]),
-            f"{point['broker_calls']} / {point['floor_calls']}",
-            point["measured_with"],
-        ]
-        for point in scale["points"]
-    ]
-    header = [
-        "existing instances and bindings",
-        "operation",
-        "broker p50 ms",
-        "broker p90 ms",
-        "floor p50 ms",
-        "floor p90 ms",
-        "x floor p50",
-        "AWS calls broker / floor",
-        "measured with",
-    ]
-    return "\n".join(
-        [
-            f"## Scale ({scale['rounds']} rounds per size)",
-            "",
-            "Existing instances and bindings were made straight in moto with the admin identity (a bucket, and an "
-            "IAM user with an access key, per pair), first a sample with IAM enforcement on, the rest with it off:",
-            "",
-            table(["made", "enforcement", "seconds", "per s"], seeding_rows),
-            "",
-            table(header, rows),
-        ]
-    )
-
-
 def spread_text(spread: dict[str, float]) -> str:
     return f"{spread['median']} ({spread['min']}-{spread['max']})"
 
@@ -353,8 +311,6 @@ def render_markdown(results: dict[str, Any]) -> str:
         parts.append(call_latency_section(results))
     if "concurrency" in results:
         parts.append(concurrency_section(results))
-    if "scale" in results:
-        parts.append(scale_section(results))
     if "served" in results:
         parts.append(served_section(results))
     return "\n\n".join(parts) + "\n"

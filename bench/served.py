@@ -1,7 +1,7 @@
 """The broker and a bare openbrokerapi app under gunicorn, side by side, per server set-up.
 
-For each set-up (worker class and threads, through the environment as an operator sets them) and
-each app, in rounds: start gunicorn as the Procfile runs it on Cloud Foundry (VCAP_APPLICATION and
+For each set-up (the Procfile's gevent workers; a set-up is an environment as an operator sets it)
+and each app, in rounds: start gunicorn as the Procfile runs it on Cloud Foundry (VCAP_APPLICATION and
 AWS set; the broker checks its key with STS at start), time the first answered catalog request,
 load GET /v2/catalog, then read each process's CPU and memory from /proc and stop it. The apps
 alternate within a round, so a busier minute on the shared machine hits both.
@@ -44,10 +44,9 @@ from bench.throughput import (
 )
 from testing.harness import REPO, Backend, OSBClient, free_port
 
-# name -> environment over the Procfile's
+# name -> environment over the Procfile's (gevent won against gthread 2x8: docs/benchmarks.md)
 SETUPS: dict[str, dict[str, str]] = {
     "gevent 2 workers (Procfile)": {},
-    "gthread 2x8 (before)": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "8"},
 }
 APPS: dict[str, list[str]] = {
     "broker": ["--config", "python:broker.server.gunicorn_config", "broker.http.app:create_app()"],

@@ -1,4 +1,4 @@
-"""`python -m bench.slow_clients`: gunicorn set-ups compared under slow clients.
+"""`python -m bench.slow_clients`: gevent workers with more or fewer connections, compared under slow clients.
 
 For each set-up, gunicorn runs the Procfile's command (its config, with the worker class and
 threads chosen through the environment) against a moto backend, and this prints:
@@ -32,12 +32,10 @@ from testing.slow_load import SlowClients
 
 # name -> (environment over the broker's, gunicorn command-line options over the Procfile's config)
 SETUPS: dict[str, tuple[dict[str, str], list[str]]] = {
-    "gthread 2x8 keep-alive 2 s (before)": (
-        {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "8"},
-        ["--keep-alive", "2"],
-    ),
-    "gthread 2x64": ({"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "64"}, []),
-    "gevent 2 workers (Procfile now)": ({}, []),
+    # Connections per gevent worker (GUNICORN_WORKER_CONNECTIONS): 1,000 was the default before.
+    "gevent 2x1000 (before)": ({"GUNICORN_WORKER_CONNECTIONS": "1000"}, []),
+    "gevent 2x2000": ({"GUNICORN_WORKER_CONNECTIONS": "2000"}, []),
+    "gevent 2x4000 (Procfile now)": ({}, []),
 }
 
 
@@ -139,7 +137,7 @@ def render(results: list[SetupResult]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--slow", type=int, default=200, help="slow connections held open (default 200)")
+    parser.add_argument("--slow", type=int, default=2200, help="slow connections held open (default 2,200)")
     parser.add_argument("--seconds", type=float, default=5.0, help="catalog load per set-up (default 5 s)")
     parser.add_argument("--setups", default=";".join(SETUPS), help="set-up names separated by ;")
     arguments = parser.parse_args()

@@ -1,5 +1,4 @@
-"""Running gunicorn as the Procfile does and loading `GET /v2/catalog`: what bench.served and
-bench.slow_clients share.
+"""Running gunicorn as the Procfile does and loading `GET /v2/catalog`, for bench.served.
 
 The broker is pointed at the bench's moto through the environment, as an operator points it at
 AWS, so it does not start its embedded one. The load comes from threads on kept-alive

@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broker import bucket_names
 from broker.aws_names import US_EAST_1
 from broker.setting_values import (
     SettingsError,
@@ -33,6 +34,10 @@ class Settings:
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = field(default=None, repr=False)
     bucket_prefix: str = "cf-s3-"
+    # S3's global namespace, or the account-regional one (names only this account can create).
+    bucket_namespace: str = bucket_names.GLOBAL
+    # The broker's own account, asked of STS when the app is made (account-regional names hold it).
+    account_id: str = ""
     iam_user_prefix: str = "cf-s3-"
     iam_user_path: str = "/cf-s3-broker/"
     iam_permissions_boundary_arn: str | None = None
@@ -66,6 +71,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_bucket_prefix(self.bucket_prefix)
+        bucket_names.check_room(self.bucket_prefix, self.bucket_namespace, self.aws_region)
         check_iam_user_prefix(self.iam_user_prefix)
         check_iam_user_path(self.iam_user_path)
         if not self.broker_username or not self.broker_password:
@@ -113,7 +119,9 @@ class Settings:
         return tuple(sorted(a for a, allowed in open_to.items() if None in allowed or (orgs and orgs <= allowed)))
 
     def bucket_name(self, instance_id: str) -> str:
-        return f"{self.bucket_prefix}{instance_id}"
+        return bucket_names.bucket_name(
+            self.bucket_prefix, instance_id, self.bucket_namespace, self.account_id, self.aws_region
+        )
 
     def user_name(self, binding_id: str) -> str:
         """IAM user names are case-insensitive on AWS: ids differing only in case name one user. The id
@@ -217,6 +225,7 @@ def from_env(environ: Mapping[str, str]) -> Settings:
         aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID") or None,
         aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or None,
         bucket_prefix=environ.get("BUCKET_PREFIX", "cf-s3-"),
+        bucket_namespace=environ.get("BUCKET_NAMESPACE", bucket_names.GLOBAL).strip().lower(),
         iam_user_prefix=environ.get("IAM_USER_PREFIX", "cf-s3-"),
         iam_user_path=environ.get("IAM_USER_PATH", "/cf-s3-broker/"),
         iam_permissions_boundary_arn=environ.get("IAM_PERMISSIONS_BOUNDARY_ARN") or None,

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from broker import bucket_names
 from broker.aws.errors import aws_errors
 from broker.aws_names import US_EAST_1
 from broker.model import bucket_options, s3_configuration
@@ -16,8 +17,10 @@ from broker.policy import documents
 
 def create_bucket_arguments(bucket: str, region: str, ownership: str = bucket_options.OWNER_ENFORCED) -> dict[str, Any]:
     """CreateBucket's arguments: the object ownership (ACLs disabled unless asked for); a
-    LocationConstraint everywhere but us-east-1."""
+    LocationConstraint everywhere but us-east-1; the namespace of an account-regional name."""
     arguments: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": ownership}
+    if bucket_names.in_account_regional_namespace(bucket):
+        arguments["BucketNamespace"] = bucket_names.ACCOUNT_REGIONAL  # x-amz-bucket-namespace
     if region != US_EAST_1:
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
     return arguments

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Request, Response, g, jsonify, request
@@ -14,6 +15,7 @@ from openbrokerapi.auth import NoneBrokerAuthenticator
 from werkzeug.exceptions import HTTPException
 
 from broker import deadlines
+from broker.aws.bucket_namespace import check_bucket_namespace
 from broker.aws.buckets import Buckets
 from broker.aws.clients import MAX_POOL_CONNECTIONS, make_clients
 from broker.aws.errors import from_aws
@@ -30,6 +32,7 @@ from broker.http.metrics import iam_user_gauges, metrics_from_environment
 from broker.http.osb import S3ServiceBroker
 from broker.logs import configure_logging
 from broker.model.catalog import load_catalog
+from broker.operations import external_access
 from broker.operations.binding_limits import users_ceiling
 from broker.operations.bindings import Bindings
 from broker.operations.instances import Instances
@@ -77,6 +80,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     clients = make_clients(settings)
     # The key is checked here, in each worker, not in the gunicorn master (see broker/server/startup.py).
     identity = check_aws_access(settings, clients.sts)
+    settings = replace(settings, account_id=identity.account_id)  # account-regional bucket names hold it
+    check_bucket_namespace(clients.s3, settings)
+    external_access.check_accounts(settings, identity.account_id)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
     probe = KeyProbe(

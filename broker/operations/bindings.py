@@ -174,7 +174,7 @@ class Bindings:
     ) -> dict[str, Any]:
         """The key's policy; `instances[0]` is the bound one, `context_org` the org the binding is made in."""
         source_cidrs, vpc_endpoints = self._platform_limits(config)
-        accounts = external_access.accounts_for(self.settings, self.own_account, config, instances[0], context_org)
+        accounts = external_access.accounts_for(self.settings, config, instances[0], context_org)
         document = documents.user_policy(
             buckets,
             read_only=config.read_only,

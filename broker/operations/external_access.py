@@ -11,9 +11,19 @@ from __future__ import annotations
 from broker.errors import InvalidParameters
 from broker.model.parameters import BindingConfig
 from broker.model.records import StoredInstance
+from broker.setting_values import SettingsError
 from broker.settings import Settings
 
 ASK_THE_OPERATOR = "Ask the platform's operator to allow the account that owns the buckets."
+
+
+def check_accounts(settings: Settings, own_account: str) -> None:
+    """At start: the allowed accounts are other accounts; the platform's own would open its buckets to all."""
+    if own_account in settings.external_account_ids:
+        raise SettingsError(
+            f"ALLOWED_EXTERNAL_ACCOUNT_IDS names {own_account}, the broker's own account: external_buckets "
+            "reach other accounts' buckets only. Remove it."
+        )
 
 
 def check_buckets(settings: Settings, config: BindingConfig) -> None:
@@ -33,7 +43,7 @@ def check_buckets(settings: Settings, config: BindingConfig) -> None:
 
 
 def accounts_for(
-    settings: Settings, own_account: str, config: BindingConfig, instance: StoredInstance, context_org: str | None
+    settings: Settings, config: BindingConfig, instance: StoredInstance, context_org: str | None
 ) -> tuple[str, ...]:
     """The accounts this binding's external buckets may belong to: those open to the instance's org
     and to the org the binding is made in (an account limited to orgs must be open to both)."""
@@ -46,9 +56,4 @@ def accounts_for(
             f"external_buckets: this platform allows no other AWS account for this org "
             f"(ALLOWED_EXTERNAL_ACCOUNT_IDS). {ASK_THE_OPERATOR}"
         )
-    if own_account in accounts:
-        raise InvalidParameters(
-            "external_buckets: ALLOWED_EXTERNAL_ACCOUNT_IDS names the platform's own account, and "
-            "external_buckets reach only other accounts' buckets. Ask the platform's operator to remove it."
-        )
-    return accounts
+    return accounts  # never own_account: check_accounts refuses it at start, user_policy once more

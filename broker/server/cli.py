@@ -6,6 +6,8 @@
     python -m broker check                preflight: the settings as on Cloud Foundry, the key, its rights, the boundary
     python -m broker --version            the broker's version
     python -m broker list INSTANCE_ID     the bucket and the binding users of one instance
+    python -m broker upgrade [--all]      the instances behind this release; --all upgrades them
+    python -m broker reconcile [--fix]    what needs a person (--json for machines); --fix removes leftovers
 
 The commands read the same environment variables as the broker. The account id comes from STS
 GetCallerIdentity with the configured credentials, or from --account-id.
@@ -19,6 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from broker import __version__
 from broker.policy import account_policies
@@ -58,6 +61,7 @@ def list_instance(settings: Settings, instance_id: str) -> int:
     from broker.aws.clients import make_clients
 
     clients = make_clients(settings)
+    settings = replace(settings, account_id=caller(settings)[0])  # account-regional bucket names hold it
     bucket = settings.bucket_name(instance_id)
     tags = Buckets(clients.s3, settings.aws_region, pool=None).read_tags(bucket)  # type: ignore[arg-type]
     print(f"bucket {bucket}: {'absent' if tags is None else 'present'}")
@@ -81,6 +85,14 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     commands.add_parser("check", help="preflight: settings, key, region, boundary and the key's rights; 1 on a failure")
     listing = commands.add_parser("list", help="what the broker made for one instance")
     listing.add_argument("instance_id")
+    upgrade = commands.add_parser("upgrade", help="the instances behind this release; --all upgrades them")
+    upgrade.add_argument("--all", action="store_true", help="upgrade them, one after another (resumable)")
+    upgrade.add_argument("--pause", type=float, default=1.0, help="seconds between two instances (default 1)")
+    reconcile = commands.add_parser(
+        "reconcile", help="what needs a person; 1 if anything does; --fix removes leftovers"
+    )
+    reconcile.add_argument("--json", action="store_true", help="JSON for machines instead of the table")
+    reconcile.add_argument("--fix", action="store_true", help="remove leftovers: never a bucket with objects")
     return parser.parse_args(argv)
 
 
@@ -101,6 +113,14 @@ def run(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> int:
             from broker.server import preflight
 
             return preflight.run(environ, settings)
+        if arguments.command == "upgrade":
+            from broker.server import upgrade_command
+
+            return upgrade_command.run(settings, upgrade=arguments.all, pause=max(arguments.pause, 0.0))
+        if arguments.command == "reconcile":
+            from broker.server import reconcile_command
+
+            return reconcile_command.run(settings, fix=arguments.fix, json_output=arguments.json)
         return list_instance(settings, arguments.instance_id)
     except (BotoCoreError, ClientError) as error:
         print(f"s3-broker: AWS refused or could not be reached: {error}", file=sys.stderr)

@@ -41,7 +41,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # gevent: a connection costs a greenlet, not a thread, so hundreds of slow or idle clients cannot
 # take every worker's capacity (2x8 gthread threads fell to 40 header-trickling connections;
 # `python -m bench.slow_clients` measures the set-ups). The AWS thread pool runs on greenlets too.
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# 4,000 a worker, not gunicorn's 1,000: with 2,200 reconnecting slow clients (2x1,000 full) /health
+# took up to 3.6 s and at 3,000 the catalog timed out 11 times in 20; with 2x4,000 it was 0.8 s, and
+# 20 in 20 answered. A waiting connection costs a greenlet and a file descriptor, not a thread.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "4000"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # only with GUNICORN_WORKER_CLASS=gthread
 # The gevent worker gives a connection this long to send a request's headers (and closes idle
 # keep-alive connections after it): the header deadline. Bodies have their own (BODY_DEADLINE).

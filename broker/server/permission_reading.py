@@ -12,14 +12,14 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from broker.server.findings import FAIL, NOT_CHECKED, UPDATE_BROKER_POLICY, Finding, canonical
+
 if TYPE_CHECKING:
-    from broker.server.preflight import Finding, Question
+    from broker.server.preflight import Question
 
 
 def user_statements(iam: Any, user_name: str) -> list[dict[str, Any]]:
     """The statements of the user's inline and attached managed policies."""
-    from broker.server.preflight import canonical
-
     documents = []
     for name in iam.list_user_policies(UserName=user_name)["PolicyNames"]:
         documents.append(iam.get_user_policy(UserName=user_name, PolicyName=name)["PolicyDocument"])
@@ -49,8 +49,6 @@ def named(action: str, statements: Sequence[dict[str, Any]], effect: str) -> boo
 
 def fallback(iam: Any, user_name: str, asked: Sequence[Question], why: str) -> Iterator[Finding]:
     from botocore.exceptions import BotoCoreError, ClientError
-
-    from broker.server.preflight import FAIL, NOT_CHECKED, UPDATE_BROKER_POLICY, Finding
 
     cannot = f"this IAM endpoint does not answer iam:SimulatePrincipalPolicy ({why})"
     try:

@@ -3,14 +3,13 @@
 Each check ends as ok, FAIL (with what to do) or "not checked" (with why): a check that could not
 ask never counts as passed. The settings are read as the broker reads them on Cloud Foundry, the
 key's rights are asked of IAM (SimulatePrincipalPolicy) for each thing the broker does, and the
-boundary must be the document `python -m broker policy boundary` prints.
+boundary must be the document `python -m broker policy boundary` prints and the one the broker policy
+names (boundary_check.py).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,27 +18,12 @@ from broker.aws.identity import CallerIdentity
 from broker.policy import account_policies
 from broker.policy.account_policies import AccountFacts
 from broker.server import permission_reading
+from broker.server.boundary_check import boundary
+from broker.server.findings import FAIL, NOT_CHECKED, OK, UPDATE_BROKER_POLICY, Finding
 from broker.settings import Settings, SettingsError, from_env
 
-OK, FAIL, NOT_CHECKED = "ok", "FAIL", "not checked"
 # What stands for a GUID in the sample resources the simulation is asked about.
 SAMPLE_ID = "00000000-0000-4000-8000-000000000000"
-CREATE_BOUNDARY = (
-    "python -m broker policy boundary > boundary.json; "
-    "aws iam create-policy --policy-name s3-broker-binding-boundary --policy-document file://boundary.json"
-)
-UPDATE_BROKER_POLICY = (
-    "python -m broker policy broker > broker-policy.json; aws iam put-user-policy --user-name BROKER_USER "
-    "--policy-name s3-broker --policy-document file://broker-policy.json (BROKER_USER: the key's user, above)"
-)
-
-
-@dataclass(frozen=True)
-class Finding:
-    status: str
-    topic: str
-    detail: str
-    fix: str = ""
 
 
 def settings_on_cloud_foundry(environ: Mapping[str, str]) -> Finding:
@@ -73,57 +57,6 @@ def region(settings: Settings, identity: CallerIdentity, known_regions: Callable
             FAIL, topic, f"AWS_REGION {settings.aws_region} is no S3 region of {settings.partition}", "set AWS_REGION"
         )
     return Finding(OK, topic, f"region {settings.aws_region}, partition {settings.partition}")
-
-
-def boundary(
-    settings: Settings, iam: Any, facts: AccountFacts, identity: CallerIdentity, *, knowingly_without: bool = False
-) -> Finding:
-    """The boundary exists in the broker's account and is the document the broker would print."""
-    from botocore.exceptions import ClientError
-
-    from broker.aws.errors import error_code
-
-    topic = "permissions boundary"
-    arn = settings.iam_permissions_boundary_arn
-    if not arn and knowingly_without:
-        return Finding(NOT_CHECKED, topic, "none: ALLOW_USERS_WITHOUT_BOUNDARY=true, binding users get no boundary")
-    if not arn:
-        return Finding(
-            FAIL,
-            topic,
-            "IAM_PERMISSIONS_BOUNDARY_ARN is not set: on Cloud Foundry the broker refuses to start",
-            f"create the boundary ({CREATE_BOUNDARY}) and set IAM_PERMISSIONS_BOUNDARY_ARN to its ARN",
-        )
-    if arn.split(":")[4:5] != [identity.account_id]:
-        return Finding(FAIL, topic, f"{arn} is not in the broker's account {identity.account_id}", CREATE_BOUNDARY)
-    try:
-        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return Finding(FAIL, topic, f"{arn} does not exist", f"{CREATE_BOUNDARY}, then set its ARN")
-        return Finding(
-            NOT_CHECKED,
-            topic,
-            f"the key may not read {arn} ({error_code(error)})",
-            f"give the broker the current policy (statement PreflightReadsTheBoundary): {UPDATE_BROKER_POLICY}",
-        )
-    if canonical(document) != canonical(account_policies.boundary_policy(facts)):
-        return Finding(
-            FAIL,
-            topic,
-            f"{arn} differs from `python -m broker policy boundary`",
-            "python -m broker policy boundary > boundary.json; "
-            f"aws iam create-policy-version --policy-arn {arn} --policy-document file://boundary.json --set-as-default",
-        )
-    return Finding(OK, topic, f"{arn} exists and is the document the broker prints")
-
-
-def canonical(document: Any) -> str:
-    """A policy document in one form: IAM hands documents back URL-encoded, and key order is free."""
-    if isinstance(document, str):
-        document = json.loads(urllib.parse.unquote(document))
-    return json.dumps(document, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ DEFAULT_LOCAL_AWS_PORT = 5000
 # The KMS key docs/users.md's example names, allowed by the local backend unless ALLOWED_KMS_KEY_ARNS
 # says otherwise: made up in moto's account (moto's S3 does not ask KMS about the keys it is given).
 LOCAL_KMS_KEY = "arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# The other account docs/users.md's external_buckets example may reach locally, unless
+# ALLOWED_EXTERNAL_ACCOUNT_IDS says otherwise (on AWS, external_buckets is off until it is set).
+LOCAL_EXTERNAL_ACCOUNT = "444455556666"
 
 
 def prepare_environment(environ: MutableMapping[str, str], broker_address: tuple[str, int] | None = None) -> Settings:
@@ -94,6 +97,7 @@ def _start_local(environ: MutableMapping[str, str]) -> Settings:
         environ["BROKER_PASSWORD"] = environ.get("BROKER_PASSWORD") or backend.made_up_secret()
     environ.setdefault("AWS_REGION", US_EAST_1)
     environ.setdefault("ALLOWED_KMS_KEY_ARNS", LOCAL_KMS_KEY)
+    environ.setdefault("ALLOWED_EXTERNAL_ACCOUNT_IDS", LOCAL_EXTERNAL_ACCOUNT)
     # Check the naming settings before starting anything.
     checked = from_env({**environ, "AWS_ACCESS_KEY_ID": "check", "AWS_SECRET_ACCESS_KEY": "check"})
     try:

@@ -4,15 +4,17 @@ page), so there the check reads the key's own policies and says the rights were 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
 
 from broker.aws.identity import CallerIdentity
 from broker.policy import account_policies
-from broker.server import preflight
+from broker.server import boundary_check, preflight
 from broker.settings import Settings
-from testing.harness import EXTERNAL_ACCOUNT, REPO, Backend
+from testing.clients import user_exists
+from testing.harness import EXTERNAL_ACCOUNT, REPO, Backend, BrokerServer, new_id
 from testing.processes import clean_env
 
 
@@ -68,15 +70,57 @@ def test_no_boundary_fails_as_the_broker_would_on_cloud_foundry(backend: Backend
 
 def test_a_boundary_that_does_not_exist_or_differs_fails(backend: Backend) -> None:
     # The broker policy lets the key read only the boundary it names, so AWS (and the local gate)
-    # answers AccessDenied, not NoSuchEntity, for another ARN: the check cannot tell, and says so.
-    missing = check(backend, IAM_PERMISSIONS_BOUNDARY_ARN=backend.permissions_boundary_arn + "-gone")
-    assert "s3-broker-binding-boundary-gone (AccessDenied)" in missing.stdout
+    # answers AccessDenied, not NoSuchEntity, for another ARN: a failure, since every bind's CreateUser
+    # would be refused as well; the key's own policy says which boundary it names.
+    named, gone = backend.permissions_boundary_arn, backend.permissions_boundary_arn + "-gone"
+    missing = check(backend, IAM_PERMISSIONS_BOUNDARY_ARN=gone)
+    assert missing.returncode == 1, missing.stdout
+    (line,) = lines(missing, "FAIL")
+    assert f"IAM_PERMISSIONS_BOUNDARY_ARN is {gone}, but the broker policy names {named}" in line
+    assert "(AccessDenied), and would refuse every bind" in line
+    assert f"what to do: set IAM_PERMISSIONS_BOUNDARY_ARN to {named}" in missing.stdout
+    assert f"or, if {gone} is the boundary to use, apply the broker policy printed with it set" in missing.stdout
     # With another bucket prefix the broker would print another boundary than the one in IAM.
     differs = check(backend, BUCKET_PREFIX="team-b-")
     assert differs.returncode == 1
     (line,) = lines(differs, "FAIL")
     assert "differs from `python -m broker policy boundary`" in line
     assert "aws iam create-policy-version" in differs.stdout
+
+
+def test_a_boundary_other_than_the_broker_policys_fails_and_binds_would_be_refused(backend: Backend, iam: Any) -> None:
+    """An existing boundary, but not the one the broker policy was printed with: the preflight fails,
+    and a broker started so gets no binding user made, as the preflight says."""
+    document = account_policies.boundary_policy(
+        account_policies.facts_for(backend.settings(), backend.permissions_boundary_arn.split(":")[4])
+    )
+    other = iam.create_policy(PolicyName=f"other-boundary-{new_id()[:8]}", PolicyDocument=json.dumps(document))
+    arn = other["Policy"]["Arn"]
+    result = check(backend, IAM_PERMISSIONS_BOUNDARY_ARN=arn)
+    assert result.returncode == 1, result.stdout
+    (line,) = lines(result, "FAIL")
+    assert f"but the broker policy names {backend.permissions_boundary_arn}" in line
+    with BrokerServer(backend.settings(iam_permissions_boundary_arn=arn)) as server:
+        osb = server.osb()
+        instance_id, binding_id = new_id(), new_id()
+        assert osb.provision(instance_id).status_code == 201
+        bound = osb.bind(instance_id, binding_id)
+        assert bound.status_code == 502 and "may not create IAM user" in bound.text, bound.text
+        assert not user_exists(iam, binding_id)
+        assert osb.deprovision(instance_id).status_code == 200
+
+
+def test_a_refused_boundary_read_says_which_boundary_to_change() -> None:
+    arn = "arn:aws:iam::111122223333:policy/s3-broker-binding-boundary"
+    # The policy names this boundary but predates the statement that lets the key read it.
+    older = boundary_check.unreadable(arn, "AccessDenied", {arn})
+    assert older.status == preflight.NOT_CHECKED and "PreflightReadsTheBoundary" in older.fix
+    elsewhere = boundary_check.unreadable(arn + "-b", "AccessDenied", {arn})
+    assert elsewhere.status == preflight.FAIL and f"set IAM_PERMISSIONS_BOUNDARY_ARN to {arn} " in elsewhere.fix
+    for named in (None, set()):  # the key's own policy unreadable (a role), or naming no boundary
+        unknown = boundary_check.unreadable(arn, "AccessDenied", named)
+        assert unknown.status == preflight.FAIL and "names another boundary or none" in unknown.detail
+        assert unknown.fix.startswith(f"If {arn} is the boundary to use, apply the broker policy printed with it set")
 
 
 def test_a_key_that_lacks_an_action_fails_naming_it(backend: Backend) -> None:

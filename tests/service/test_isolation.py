@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from broker.setting_values import SettingsError
 from testing.clients import bind, refused, s3_with, user_exists, user_name
 from testing.harness import EXTERNAL_ACCOUNT, ORG, SPACE, Backend, BrokerServer, OSBClient, new_id
 
@@ -63,6 +64,12 @@ def test_external_buckets_are_off_until_the_operator_names_the_accounts(
         assert "ALLOWED_EXTERNAL_ACCOUNT_IDS" in response.json()["description"]
         assert not user_exists(iam, binding_id)
         assert server.osb().bind(instance, binding_id).status_code == 201  # without external_buckets, as before
+
+
+def test_the_platforms_own_account_cannot_be_an_external_account(backend: Backend) -> None:
+    own = (("123456789012", None),)  # moto's account, the broker's own
+    with pytest.raises(SettingsError, match="ALLOWED_EXTERNAL_ACCOUNT_IDS names 123456789012"):
+        BrokerServer(backend.settings(allowed_external_accounts=own))
 
 
 def test_an_account_allowed_for_another_org_is_not_reachable(backend: Backend, instance: str, iam: Any) -> None:
