@@ -179,9 +179,7 @@ class BrokerServer:
 
 
 class OSBClient:
-    """Speaks OSB 2.17 to the broker directly, as a platform may. What the Cloud Controller itself
-    sends (its version header, identities, accepts_incomplete, bodies and polling) is the cf
-    stand-in's: testing/cloud_controller.py."""
+    """Speaks OSB 2.17 directly; what the Cloud Controller sends is the cf stand-in's (testing/cloud_controller.py)."""
 
     def __init__(self, url: str, auth: tuple[str, str]) -> None:
         self.url = url

@@ -2,13 +2,14 @@
 
 Nothing of requirements-local.txt or requirements-dev.txt is in it, so a package the Procfile's
 command needs but only the dev venv has (as `packaging` once was) makes it fail here. pip's own
-cache makes a rebuild take seconds; the built venv is kept in the temporary directory, named by a
-hash of requirements.txt and the Python version, so repeated local runs reuse it. With CI set,
-it is built afresh in a directory of its own every run.
+cache spares the downloads of a rebuild (about 20 s); the built venv is kept in the temporary
+directory, named by a hash of requirements.txt and the Python version, so repeated local runs
+reuse it. With CI set, it is built afresh in a directory of its own every run, and removed at the end.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import os
@@ -34,6 +35,7 @@ def production_venv() -> Path:
     """The root of the production virtualenv, built if it is not there yet (safe across processes)."""
     if os.environ.get("CI"):
         root = Path(tempfile.mkdtemp(prefix="s3-broker-production-")) / "venv"
+        atexit.register(shutil.rmtree, root.parent, ignore_errors=True)
         _build(root)
         return root
     root = Path(tempfile.gettempdir()) / f"s3-broker-production-{_digest()}"

@@ -75,6 +75,12 @@ def post_fork(server: Any, worker: Any) -> None:
     # the catalog): collecting while they are made only walks them again and again (tens of ms of
     # start). worker_boot.settle() freezes them and turns collections back on once the app is built.
     gc.disable()
+    # Until gunicorn gives the worker its own signal handlers it has the master's, which only queue
+    # a signal for a master that is not there: a Ctrl-C or a stop in those first moments was lost,
+    # and the master waited its graceful_timeout (30 s) before killing the worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master turns Ctrl-C into a SIGQUIT
+    signal.signal(signal.SIGQUIT, worker_boot.stop_booting)
+    signal.signal(signal.SIGTERM, worker_boot.stop_booting)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -142,4 +142,7 @@ def main() -> None:
 
     sys.argv = ["gunicorn", "--config", "python:broker.server.gunicorn_config", "broker.http.app:create_app()"]
     os.environ.setdefault("PORT", "8080")
-    run()
+    try:
+        run()
+    except KeyboardInterrupt:  # Ctrl-C while the master starts, before gunicorn handles signals itself
+        raise SystemExit(130) from None

@@ -76,12 +76,8 @@ def test_make_run_from_a_fresh_clone_serves_and_stops_cleanly_on_ctrl_c(tmp_path
         pip = next(number for number, line in enumerate(lines) if "pip install" in line)
         assert lines[pip - 1] == INSTALLING  # said before pip's silent half-minute, not after
         password = re.search(r"password (\S+)", banner).group(1)  # type: ignore[union-attr]
-        catalog = requests.get(
-            f"http://127.0.0.1:{port}/v2/catalog",
-            auth=("broker", password),
-            headers={"X-Broker-API-Version": "2.15"},
-            timeout=30,
-        )
+        # The banner comes before gunicorn listens: ask until the catalog answers.
+        catalog = answer(f"http://127.0.0.1:{port}/v2/catalog", ("broker", password), deadline=60)
         assert catalog.status_code == 200 and catalog.json()["services"]
         os.killpg(make.pid, signal.SIGINT)
         stopped = time.monotonic()
@@ -96,6 +92,17 @@ def test_make_run_from_a_fresh_clone_serves_and_stops_cleanly_on_ctrl_c(tmp_path
     assert "Shutting down: Master" in err
     assert make.returncode in (0, -signal.SIGINT, 2), (make.returncode, err[-2000:])
     assert not answers(f"http://127.0.0.1:{port}/health"), "the broker still answers after Ctrl-C"
+
+
+def answer(url: str, auth: tuple[str, str], deadline: float) -> requests.Response:
+    give_up = time.monotonic() + deadline
+    while True:
+        try:
+            return requests.get(url, auth=auth, headers={"X-Broker-API-Version": "2.15"}, timeout=30)
+        except requests.ConnectionError:
+            if time.monotonic() > give_up:
+                raise
+            time.sleep(0.2)
 
 
 def answers(url: str) -> bool:

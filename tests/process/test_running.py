@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import pytest
 import requests
 
 from testing.clients import s3_with
@@ -76,3 +82,40 @@ def test_on_cloud_foundry_it_refuses_to_start_without_aws_settings() -> None:
     assert "refusing to start" in result.stderr
     assert "BROKER_USERNAME" in result.stderr and "AWS_ACCESS_KEY_ID" in result.stderr
     assert "embedded" not in result.stdout
+
+
+@pytest.mark.parametrize("when", ["while it starts", "once it serves"])
+def test_ctrl_c_stops_python_m_broker_without_a_traceback(when: str, tmp_path: Path) -> None:
+    """Ctrl-C signals the terminal's whole foreground job: the master, its workers, the local AWS."""
+    port, aws_port = free_port(), free_port()
+    env = clean_env(PORT=str(port), LOCAL_AWS_PORT=str(aws_port))
+    errors = tmp_path / "stderr"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "broker"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            assert process.stdout is not None
+            while "export B=" not in process.stdout.readline():
+                assert process.poll() is None
+            if when == "once it serves":
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    with contextlib.suppress(requests.RequestException):
+                        if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                            break
+                    time.sleep(0.1)
+            os.killpg(process.pid, signal.SIGINT)
+            process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    assert process.returncode in (0, 130)
+    assert "Traceback" not in errors.read_text() and "Exception ignored" not in errors.read_text()
