@@ -1,10 +1,10 @@
 """What `python -m broker reconcile` reports, decided from what was listed (no AWS calls here).
 
-Four things need a person: binding users whose bucket is gone (a deprovision that failed part-way,
+Five things need a person: binding users whose bucket is gone (a deprovision that failed part-way,
 or a bucket deleted behind the broker's back), buckets left half-made by a provision that died,
-users AWS has quarantined because their key was found in public, and users whose permissions
-boundary is not the configured one. The first two are leftovers `--fix` may remove; the other two
-it never touches.
+buckets under the broker's prefix that carry none of its marks, users AWS has quarantined because
+their key was found in public, and users whose permissions boundary is not the configured one. The
+first two are leftovers `--fix` may remove; the others it never touches.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from broker.model.records import deleting_since, instance_from_tags, provisioning_marker
+from broker.model.records import carries_broker_mark, deleting_since, instance_from_tags, provisioning_marker
 
 # A provision runs for seconds; a mark this old belongs to one that died.
 HALF_MADE_AFTER_SECONDS = 24 * 60 * 60
@@ -23,6 +23,7 @@ QUARANTINE_POLICIES = frozenset(
 
 BUCKET_GONE = "bucket-gone"
 HALF_MADE = "half-made"
+UNMARKED = "unmarked"
 QUARANTINED = "quarantined"
 BOUNDARY_DIFFERS = "boundary-differs"
 
@@ -100,7 +101,19 @@ def user_findings(
 
 
 def bucket_finding(bucket: str, tags: list[dict[str, str]], now: float) -> Finding | None:
-    """A bucket still carrying only a provisioning mark a day after it was made."""
+    """A bucket still carrying only a provisioning mark a day after it was made, or carrying no mark."""
+    if not carries_broker_mark(tags):
+        # The broker never configures or deletes such a bucket (someone else's, or a provision that
+        # stopped between CreateBucket and its first tag), so only a person can say whose it is.
+        return Finding(
+            UNMARKED,
+            bucket,
+            None,
+            "carries none of the broker's marks: made by someone else under the broker's prefix, or by a "
+            "provision that stopped between creating it and tagging it. The broker never touches it; if it is "
+            "empty and nobody claims it, delete it by hand. --fix never removes it.",
+            removable=False,
+        )
     marker = provisioning_marker(tags)
     if marker is None or instance_from_tags(tags) is not None or deleting_since(tags) is not None:
         return None

@@ -209,14 +209,6 @@ def test_provision_failing_part_way_leaves_no_bucket(backend: Backend, s3: Any) 
         assert no_bucket(s3, instance_id)
 
 
-def test_a_half_made_bucket_is_finished_by_a_retry(osb: OSBClient, s3: Any) -> None:
-    instance_id = new_id()
-    s3.create_bucket(Bucket=f"cf-s3-{instance_id}", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
-    response = osb.provision(instance_id)  # the bucket exists but was never tagged: a crashed provision
-    assert response.status_code == 201, response.text
-    assert osb.get_instance(instance_id).status_code == 200
-
-
 def test_last_binding_operation(osb: OSBClient) -> None:
     instance_id, binding_id = new_id(), new_id()
     assert osb.provision(instance_id).status_code == 201

@@ -7,6 +7,7 @@ from broker.model.leftovers import (
     BUCKET_GONE,
     HALF_MADE,
     QUARANTINED,
+    UNMARKED,
     UserFacts,
     decide,
     instance_of,
@@ -29,13 +30,15 @@ def marked(started: float) -> list[dict[str, str]]:
     return [{"Key": "s3-broker:provisioning", "Value": f"abc {int(started)}"}]
 
 
+RECORDED = [{"Key": "s3-broker:instance-id", "Value": "i1"}, {"Key": "s3-broker:plan-id", "Value": "p"}]
+
+
 def kinds(found: list) -> set[tuple[str, str, bool]]:
     return {(f.kind, f.subject, f.removable) for f in found}
 
 
 def test_a_healthy_platform_needs_no_one() -> None:
-    record = [{"Key": "s3-broker:instance-id", "Value": "i1"}, {"Key": "s3-broker:plan-id", "Value": "p"}]
-    assert decide([user("u1", "i1")], {"cf-s3-i1": record}, bucket_of, BOUNDARY, NOW) == []
+    assert decide([user("u1", "i1")], {"cf-s3-i1": RECORDED}, bucket_of, BOUNDARY, NOW) == []
 
 
 def test_each_kind_is_found_and_only_leftovers_are_removable() -> None:
@@ -46,7 +49,12 @@ def test_each_kind_is_found_and_only_leftovers_are_removable() -> None:
         user("bare", "i1", None),
         user("unknown", None),
     ]
-    buckets = {"cf-s3-i1": [], "cf-s3-old": marked(NOW - 2 * DAY), "cf-s3-new": marked(NOW - 60)}
+    buckets = {
+        "cf-s3-i1": RECORDED,
+        "cf-s3-old": marked(NOW - 2 * DAY),
+        "cf-s3-new": marked(NOW - 60),
+        "cf-s3-bare": [{"Key": "team", "Value": "ops"}],
+    }
     assert kinds(decide(users, buckets, bucket_of, BOUNDARY, NOW)) == {
         (BUCKET_GONE, "gone", True),
         (QUARANTINED, "leaked", False),
@@ -54,11 +62,12 @@ def test_each_kind_is_found_and_only_leftovers_are_removable() -> None:
         (BOUNDARY_DIFFERS, "odd", False),
         (BOUNDARY_DIFFERS, "bare", False),
         (HALF_MADE, "cf-s3-old", True),
+        (UNMARKED, "cf-s3-bare", False),  # someone else's, or a provision that stopped before its first tag
     }
 
 
 def test_no_configured_boundary_means_no_boundary_finding() -> None:
-    assert decide([user("bare", "i1", None)], {"cf-s3-i1": []}, bucket_of, None, NOW) == []
+    assert decide([user("bare", "i1", None)], {"cf-s3-i1": RECORDED}, bucket_of, None, NOW) == []
 
 
 def test_a_bucket_being_deleted_or_fully_recorded_is_not_half_made() -> None:
