@@ -3,7 +3,7 @@ memory from /proc: for bench.served and bench.slow_clients.
 
 The broker is pointed at the bench's moto through the environment, as an operator points it at
 AWS, so it does not start its embedded one. The load comes from threads on kept-alive
-connections, for a bounded time and a bounded count.
+connections, for a bounded time.
 
 Each connection is replaced every REQUESTS_PER_CONNECTION requests: a kept-alive connection stays
 with the worker that accepted it, and with a handful of them all may land on one worker, whose
@@ -95,18 +95,17 @@ def cpu_seconds_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def load(port: int, threads: int, seconds: float, max_requests: int) -> tuple[float, list[float], int]:
-    """Each thread asks for the catalog until time or its share of the count runs out, reconnecting now and then."""
+def load(port: int, threads: int, seconds: float) -> tuple[float, list[float], int]:
+    """Each thread asks for the catalog until the time runs out, reconnecting now and then."""
     headers = catalog_headers()
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors = [0] * threads
     deadline = time.perf_counter() + seconds
-    share = max_requests // threads
 
     def run(index: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            while len(latencies[index]) < share and time.perf_counter() < deadline:
+            while time.perf_counter() < deadline:
                 if len(latencies[index]) % REQUESTS_PER_CONNECTION == REQUESTS_PER_CONNECTION - 1:
                     connection.close()  # the next request connects again, maybe to the other worker
                 started = time.perf_counter()

@@ -116,7 +116,7 @@ def environment(backend: Backend, port: int) -> dict[str, str]:
 def spread_load(port: int, threads: int, seconds: float) -> tuple[float, list[float], int]:
     """`load` from CLIENT_PROCESSES processes at once: one Python client process caps the rate at one core."""
     with ProcessPoolExecutor(CLIENT_PROCESSES, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(load, port, threads, seconds, 10**9) for _ in range(CLIENT_PROCESSES)]
+        futures = [pool.submit(load, port, threads, seconds) for _ in range(CLIENT_PROCESSES)]
         parts = [future.result() for future in futures]
     return max(p[0] for p in parts), [lat for p in parts for lat in p[1]], sum(p[2] for p in parts)
 

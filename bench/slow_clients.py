@@ -87,7 +87,7 @@ def measure(backend: Backend, name: str, slow: int, seconds: float) -> SetupResu
     port = free_port()
     with running_gunicorn(procfile_command(), {**broker_environment(backend, port), **SETUPS[name]}) as process:
         wait_for_first_answer(port, process, time.perf_counter())
-        done = load_workers(process, lambda: load(port, threads=8, seconds=seconds, max_requests=20_000))
+        done = load_workers(process, lambda: load(port, threads=8, seconds=seconds))
         with SlowClients("127.0.0.1", port, slow) as clients:
             health = ask(port, "/health", {}, 20)
             catalog = ask(port, "/v2/catalog", catalog_headers(), 20)

@@ -19,8 +19,6 @@ class Latency:
     median_ms: float
     p90_ms: float
     p99_ms: float
-    min_ms: float
-    max_ms: float
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -42,8 +40,6 @@ def summarize(seconds: list[float]) -> Latency:
         median_ms=round(statistics.median(ms), 2),
         p90_ms=round(percentile(ms, 0.90), 2),
         p99_ms=round(percentile(ms, 0.99), 2),
-        min_ms=round(ms[0], 2),
-        max_ms=round(ms[-1], 2),
     )
 
 
