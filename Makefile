@@ -51,7 +51,7 @@ check: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-## Measure latency, AWS calls, concurrency, scale and throughput; print a table, write a chart.
+## Measure latency against the floor, AWS calls, concurrency and the broker under gunicorn; print a table.
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 

@@ -1,54 +1,77 @@
-"""`python -m bench`: run every section, print the Markdown report, write bench/results/latest.*."""
+"""`python -m bench`: run every section, print the Markdown report, write bench/results/latest.{json,md}.
+
+The defaults fit the whole run in about five minutes on two cores."""
 
 from __future__ import annotations
 
+import argparse
+import datetime
 import gc
+import json
+import os
+import platform
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from bench.awscalls import AwsCallRecorder
 from bench.concurrency import measure_concurrency
 from bench.floor import Floor
-from bench.machine import load_average, machine_info
 from bench.operations import measure_operations, warm_up_moto
-from bench.options import Options, parse_options
 from bench.report import render_markdown
-from bench.results import write_results
 from bench.served import measure_served
 from bench.servers import BareWsgiServer, expect, instrumented_broker
 from testing.harness import REGION, Backend, BrokerServer, OSBClient
 
 STARTED = time.perf_counter()
+RESULTS = Path(__file__).resolve().parent / "results"
+LOAD_THREADS = 4  # threads in each of the two catalog load processes
+
+
+def parse_options(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=40, help="rounds of every operation (default 40)")
+    parser.add_argument("--binds-at-once", type=int, default=50, help="concurrent binds on one instance (50)")
+    parser.add_argument("--provisions-at-once", type=int, default=20, help="concurrent provisions (20)")
+    parser.add_argument("--load-seconds", type=float, default=3.0, help="catalog load under gunicorn per round (3)")
+    parser.add_argument("--served-rounds", type=int, default=3, help="rounds under gunicorn, a fresh server each (3)")
+    return parser.parse_args(argv)
+
+
+def load_average() -> list[float]:
+    """Other work on the machine skews every figure; the report says how busy it was."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on, so runs on different machines are not compared blindly."""
+    cpu = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "")
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu.partition(":")[2].strip() or platform.processor() or "unknown",
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "moto": version("moto"),
+        "boto3": version("boto3"),
+        "load_average_at_start": load_average(),
+    }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Written beside the target and moved over it, so a reader never sees half a file."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
 
 
 def progress(message: str) -> None:
     """Progress goes to stderr, so stdout holds the report alone."""
     print(f"[{time.perf_counter() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def moto_backend() -> Iterator[Backend]:
-    backend = Backend.start()
-    try:
-        yield backend
-    finally:
-        backend.moto.stop()
-
-
-def freeze_garbage() -> None:
-    """Collect, then exempt every object alive now from later full collections.
-
-    The broker runs inside this process, and this process also holds matplotlib, the floor's
-    clients and the harness: a full collection here took about 230 ms and landed in whichever
-    request was running (a broker-only process pauses about 80 ms; see the report). Freezing
-    what setup made keeps the bench's own heap from being charged to the broker.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 class Timer:
@@ -59,7 +82,11 @@ class Timer:
 
     def run(self, name: str, work: Callable[[], Any]) -> Any:
         progress(f"{name} ...")
-        freeze_garbage()
+        # The broker runs inside this process, which also holds the floor's clients and the harness:
+        # a full collection here took about 230 ms and landed in whichever request was running (a
+        # broker-only process pauses about 80 ms). Freezing what set-up made keeps it out of the figures.
+        gc.collect()
+        gc.freeze()
         started = time.perf_counter()
         result = work()
         self.seconds[name] = round(time.perf_counter() - started, 1)
@@ -69,7 +96,7 @@ class Timer:
 
 def operations(
     server: BrokerServer, recorder: AwsCallRecorder, backend: Backend, floor: Floor, rounds: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> list[dict[str, Any]]:
     osb = server.osb()
     catalog = expect(osb.catalog(), 200).content
     with BareWsgiServer(catalog) as bare:
@@ -77,63 +104,50 @@ def operations(
         warm_up_moto(
             Floor(backend.moto.endpoint, REGION, backend.broker, backend.permissions_boundary_arn), bare_client
         )
-        found, calls = measure_operations(osb, recorder, backend.broker.access_key_id, floor, bare_client, rounds)
-    return [asdict(result) for result in found], [asdict(call) for call in calls]
+        found = measure_operations(osb, recorder, backend.broker.access_key_id, floor, bare_client, rounds)
+    return [asdict(result) for result in found]
 
 
-def instrumentation(recorder: AwsCallRecorder) -> dict[str, Any]:
-    return {
-        "botocore_sessions_hooked": recorder.sessions_attached,
-        "key_probe_hooked": recorder.key_probe_hooked,
-        "how": "botocore before-send/after-call hooks on the broker's botocore session; "
-        "broker.aws.probe.KeyProbe.refusal wrapped for the probe it signs itself",
-    }
-
-
-def first_backend_sections(options: Options, timer: Timer, results: dict[str, Any]) -> None:
+def sections(options: argparse.Namespace, timer: Timer, results: dict[str, Any]) -> None:
     """Operations, concurrency and the gunicorn comparison share one moto; it holds no leftovers between them."""
-    with moto_backend() as backend:
+    backend = Backend.start()
+    try:
         recorder = AwsCallRecorder()
         floor = Floor(backend.moto.endpoint, REGION, backend.broker, backend.permissions_boundary_arn)
         with instrumented_broker(backend, recorder) as server:
-            results["instrumentation"] = instrumentation(recorder)
-            if "operations" in options.sections:
-                results["operations"], results["aws_call_latency"] = timer.run(
-                    "operations", lambda: operations(server, recorder, backend, floor, options.rounds)
-                )
-            if "concurrency" in options.sections:
-                bursts = timer.run(
-                    "concurrency",
-                    lambda: measure_concurrency(server, floor, options.binds_at_once, options.provisions_at_once),
-                )
-                results["concurrency"] = [asdict(burst) for burst in bursts]
-        if "throughput" in options.sections:
-            run = timer.run(
-                "throughput",
-                lambda: measure_served(
-                    backend,
-                    options.load_threads,
-                    options.load_seconds,
-                    options.served_rounds,
-                    options.binds_at_once,
-                    progress,
-                ),
+            results["operations"] = timer.run(
+                "operations", lambda: operations(server, recorder, backend, floor, options.rounds)
             )
-            results["served"] = asdict(run)
+            bursts = timer.run(
+                "concurrency",
+                lambda: measure_concurrency(server, floor, options.binds_at_once, options.provisions_at_once),
+            )
+            results["concurrency"] = [asdict(burst) for burst in bursts]
+        run = timer.run(
+            "under gunicorn",
+            lambda: measure_served(
+                backend, LOAD_THREADS, options.load_seconds, options.served_rounds, options.binds_at_once, progress
+            ),
+        )
+        results["served"] = asdict(run)
+    finally:
+        backend.moto.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
     timer = Timer()
-    results: dict[str, Any] = {"machine": machine_info(), "options": {**asdict(options), "results_dir": None}}
-    first_backend_sections(options, timer, results)
+    results: dict[str, Any] = {"machine": machine_info(), "options": vars(options)}
+    sections(options, timer, results)
     results["machine"]["load_average_at_end"] = load_average()
     results["section_seconds"] = timer.seconds
     results["total_seconds"] = round(time.perf_counter() - STARTED, 1)
     markdown = render_markdown(results)
-    paths = write_results(results, markdown, options.results_dir)
+    RESULTS.mkdir(exist_ok=True)
+    write_atomically(RESULTS / "latest.json", json.dumps(results, indent=2) + "\n")
+    write_atomically(RESULTS / "latest.md", markdown)
     print(markdown)
-    progress("wrote " + ", ".join(str(path) for path in paths))
+    progress(f"wrote {RESULTS}/latest.json and latest.md")
     return 0
 
 

@@ -14,17 +14,16 @@ result and errors through unchanged.
 from __future__ import annotations
 
 import functools
-import importlib
 import re
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
+
+from broker.aws.probe import KeyProbe
 
 # The access key id in a SigV4 Authorization header: "Credential=AKID/date/region/service/...".
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
@@ -38,8 +37,6 @@ class AwsCall:
     operation: str
     access_key_id: str
     outcome: str = "sent"  # "ok", an AWS error code, or the exception's name
-    started: float = field(default_factory=time.perf_counter)
-    seconds: float | None = None  # from sending to the parsed answer; None until it came
 
     def label(self, own_key: str | None) -> str:
         """`Operation`, with the error code if it failed and a mark if another key signed it."""
@@ -60,7 +57,6 @@ class AwsCallRecorder:
         # botocore sends and parses a call in one thread, so the thread finds its last call.
         self._last = threading.local()
         self.sessions_attached = 0
-        self.key_probe_hooked = False
 
     def attach(self, events: Any) -> None:
         """Register on a botocore event emitter (a session's `.events` or a client's `.meta.events`)."""
@@ -69,11 +65,10 @@ class AwsCallRecorder:
         events.register("after-call-error", self._on_error, unique_id="bench-aws-calls-error")
         self.sessions_attached += 1
 
-    def record(self, service: str, operation: str, access_key_id: str, outcome: str, seconds: float) -> None:
+    def record(self, service: str, operation: str, access_key_id: str, outcome: str) -> None:
         """For the one request signed by hand, not by botocore (the key probe); everything else is hooked."""
-        call = AwsCall(service, operation, access_key_id, outcome, time.perf_counter() - seconds, seconds)
         with self._lock:
-            self._calls.append(call)
+            self._calls.append(AwsCall(service, operation, access_key_id, outcome))
 
     def mark(self) -> int:
         with self._lock:
@@ -94,13 +89,11 @@ class AwsCallRecorder:
         call: AwsCall | None = getattr(self._last, "call", None)
         if call is not None:
             call.outcome = "ok" if http_response.status_code < 300 else parsed.get("Error", {}).get("Code", "error")
-            call.seconds = time.perf_counter() - call.started
 
     def _on_error(self, exception: BaseException, **_: Any) -> None:
         call: AwsCall | None = getattr(self._last, "call", None)
         if call is not None:
             call.outcome = type(exception).__name__
-            call.seconds = time.perf_counter() - call.started
 
 
 def signing_key(authorization: str | bytes | None) -> str:
@@ -134,30 +127,21 @@ def recording_new_sessions(recorder: AwsCallRecorder) -> Iterator[None]:
 
 @contextmanager
 def recording_key_probes(recorder: AwsCallRecorder) -> Iterator[None]:
-    """While inside, every probe of a new key the broker makes is recorded (recorder.key_probe_hooked says if)."""
-    try:
-        probe_class = importlib.import_module("broker.aws.probe").KeyProbe
-        original = probe_class.refusal
-    except (ImportError, AttributeError):
-        print("bench: broker.aws.probe.KeyProbe.refusal not found: key probes are not counted", file=sys.stderr)
-        yield
-        return
+    """While inside, every probe of a new key the broker makes is recorded."""
+    original = KeyProbe.refusal
 
     @functools.wraps(original)
     def refusal(self: Any, access_key_id: str, *args: Any, **kwargs: Any) -> str | None:
-        started = time.perf_counter()
         try:
             code = original(self, access_key_id, *args, **kwargs)
         except BaseException as error:
-            recorder.record("s3", "ListObjectsV2", access_key_id, type(error).__name__, time.perf_counter() - started)
+            recorder.record("s3", "ListObjectsV2", access_key_id, type(error).__name__)
             raise
-        recorder.record("s3", "ListObjectsV2", access_key_id, code or "ok", time.perf_counter() - started)
+        recorder.record("s3", "ListObjectsV2", access_key_id, code or "ok")
         return code
 
-    probe_class.refusal = refusal
-    recorder.key_probe_hooked = True
+    KeyProbe.refusal = refusal  # type: ignore[method-assign]
     try:
         yield
     finally:
-        probe_class.refusal = original
-        recorder.key_probe_hooked = False
+        KeyProbe.refusal = original  # type: ignore[method-assign]

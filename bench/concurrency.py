@@ -75,31 +75,29 @@ def burst(operation: str, side: str, mode: str, calls: list[Callable[[], Any]]) 
 
 def broker_binds(server: OsbServer, count: int, mode: str) -> BurstResult:
     """`count` binds of one instance; each request on its own client, as separate Cloud Controller workers."""
-    osb = server.osb()
-    instance = new_id()
+    osb, instance = server.osb(), new_id()
     expect(osb.provision(instance), 201)
-    bindings = [new_id() for _ in range(count)]
-    clients = [server.osb() for _ in bindings]
-    calls = [lambda c=c, b=b: expect(c.bind(instance, b), 201) for c, b in zip(clients, bindings, strict=True)]
-    result = burst("bind", "broker", mode, calls)
-    in_parallel([lambda c=c, b=b: expect(c.unbind(instance, b), 200) for c, b in zip(clients, bindings, strict=True)])
+    clients = {new_id(): server.osb() for _ in range(count)}  # binding id -> its client
+    result = burst(
+        "bind", "broker", mode, [lambda b=b, c=c: expect(c.bind(instance, b), 201) for b, c in clients.items()]
+    )
+    in_parallel([lambda b=b, c=c: expect(c.unbind(instance, b), 200) for b, c in clients.items()])
     expect(osb.deprovision(instance), 200)
     return result
 
 
 def broker_provisions(server: OsbServer, count: int, mode: str) -> BurstResult:
-    instances = [new_id() for _ in range(count)]
-    clients = [server.osb() for _ in instances]
-    calls = [lambda c=c, i=i: expect(c.provision(i), 201) for c, i in zip(clients, instances, strict=True)]
-    result = burst("provision private", "broker", mode, calls)
-    in_parallel([lambda c=c, i=i: expect(c.deprovision(i), 200) for c, i in zip(clients, instances, strict=True)])
+    clients = {new_id(): server.osb() for _ in range(count)}  # instance id -> its client
+    result = burst(
+        "provision private", "broker", mode, [lambda i=i, c=c: expect(c.provision(i), 201) for i, c in clients.items()]
+    )
+    in_parallel([lambda i=i, c=c: expect(c.deprovision(i), 200) for i, c in clients.items()])
     return result
 
 
 def floor_binds(floor: Floor, count: int, mode: str) -> BurstResult:
-    instance = new_id()
+    instance, bindings = new_id(), [new_id() for _ in range(count)]
     floor.provision(instance, BASIC, public=False)
-    bindings = [new_id() for _ in range(count)]
     result = burst("bind", "floor", mode, [lambda b=b: floor.bind(instance, b) for b in bindings])
     in_parallel([lambda b=b: floor.unbind(b) for b in bindings])
     floor.deprovision(instance)
@@ -108,8 +106,9 @@ def floor_binds(floor: Floor, count: int, mode: str) -> BurstResult:
 
 def floor_provisions(floor: Floor, count: int, mode: str) -> BurstResult:
     instances = [new_id() for _ in range(count)]
-    calls = [lambda i=i: floor.provision(i, BASIC, public=False) for i in instances]
-    result = burst("provision private", "floor", mode, calls)
+    result = burst(
+        "provision private", "floor", mode, [lambda i=i: floor.provision(i, BASIC, public=False) for i in instances]
+    )
     in_parallel([lambda i=i: floor.deprovision(i) for i in instances])
     return result
 

@@ -109,11 +109,6 @@ def main() -> None:
         broker_call, bare_call = wsgi_call(broker, environ), wsgi_call(bare, environ)
         if broker_call() != bare_call():
             raise RuntimeError("the broker and the bare app answer different catalogs")
-        if os.environ.get("BENCH_HOOKS_PROFILE"):  # where the hooks' time goes, for whoever tunes them
-            import cProfile
-
-            cProfile.runctx("hooks_us(broker, environ)", globals(), locals(), sort="tottime")
-            return
         result = {
             "requests": REQUESTS,
             "broker_wsgi_us": per_request_us(broker_call),

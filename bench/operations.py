@@ -42,16 +42,6 @@ class Step:
 class Sample:
     seconds: float
     calls: tuple[str, ...]
-    call_seconds: tuple[float | None, ...]  # each call's own time, sending to parsed answer, in the same order
-
-
-@dataclass(frozen=True)
-class CallLatency:
-    """One kind of AWS call as the broker's clients and the floor's saw it: moto's share of each operation."""
-
-    call: str
-    broker: Latency | None
-    floor: Latency | None
 
 
 @dataclass(frozen=True)
@@ -59,12 +49,9 @@ class OperationResult:
     operation: str
     broker: Latency
     broker_first_ms: float
-    broker_first_calls: list[str]  # round 0's, which may differ (a retry, a slow first probe)
-    broker_first_call_ms: list[float | None]  # each of round 0's calls' own time, to tell AWS's share from the app's
     broker_calls: list[str]
     broker_call_counts: list[int]  # every distinct count seen over the rounds (one value when stable)
     floor: Latency
-    floor_first_ms: float
     floor_calls: list[str]
     floor_kind: str  # what the floor is: AWS calls, or a bare HTTP round trip for the catalog
     ratio_median: float | None
@@ -78,9 +65,7 @@ def run_steps(steps: list[Step], recorder: AwsCallRecorder, own_key: str) -> dic
         mark = recorder.mark()
         seconds, _ = timed(step.call)
         if step.operation:
-            calls = recorder.since(mark)
-            labels = tuple(call.label(own_key) for call in calls)
-            samples[step.operation] = Sample(seconds, labels, tuple(call.seconds for call in calls))
+            samples[step.operation] = Sample(seconds, tuple(call.label(own_key) for call in recorder.since(mark)))
     return samples
 
 
@@ -121,7 +106,7 @@ def warm_up_moto(throwaway: Floor, bare_http: OSBClient) -> None:
 
 def measure_operations(
     osb: OSBClient, recorder: AwsCallRecorder, own_key: str, floor: Floor, bare_http: OSBClient, rounds: int
-) -> tuple[list[OperationResult], list[CallLatency]]:
+) -> list[OperationResult]:
     broker_rounds: list[dict[str, Sample]] = []
     floor_rounds: list[dict[str, Sample]] = []
     for round_number in range(rounds + 1):
@@ -131,30 +116,7 @@ def measure_operations(
                 broker_rounds.append(run_steps(broker_steps(osb), recorder, own_key))
             else:
                 floor_rounds.append(run_steps(floor_steps(floor, bare_http), floor.recorder, own_key))
-    operations = [summarize_operation(name, broker_rounds, floor_rounds) for name in OPERATIONS]
-    return operations, call_latencies(broker_rounds[1:], floor_rounds[1:])
-
-
-def seconds_by_call(rounds: list[dict[str, Sample]]) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = {}
-    for samples in rounds:
-        for name in OPERATIONS:
-            for label, seconds in zip(samples[name].calls, samples[name].call_seconds, strict=True):
-                if seconds is not None:
-                    found.setdefault(label, []).append(seconds)
-    return found
-
-
-def call_latencies(broker_rounds: list[dict[str, Sample]], floor_rounds: list[dict[str, Sample]]) -> list[CallLatency]:
-    broker, floor = seconds_by_call(broker_rounds), seconds_by_call(floor_rounds)
-    return [
-        CallLatency(
-            call=label,
-            broker=summarize(broker[label]) if label in broker else None,
-            floor=summarize(floor[label]) if label in floor else None,
-        )
-        for label in sorted(broker.keys() | floor.keys())
-    ]
+    return [summarize_operation(name, broker_rounds, floor_rounds) for name in OPERATIONS]
 
 
 def summarize_operation(
@@ -168,12 +130,9 @@ def summarize_operation(
         operation=name,
         broker=broker,
         broker_first_ms=round(broker_rounds[0][name].seconds * 1000, 2),
-        broker_first_calls=list(broker_rounds[0][name].calls),
-        broker_first_call_ms=[None if s is None else round(s * 1000, 2) for s in broker_rounds[0][name].call_seconds],
         broker_calls=list(typical_calls(broker_samples)),
         broker_call_counts=sorted({len(s.calls) for s in broker_samples}),
         floor=floor,
-        floor_first_ms=round(floor_rounds[0][name].seconds * 1000, 2),
         floor_calls=list(typical_calls(floor_samples)),
         floor_kind="bare WSGI round trip" if name == "catalog" else "AWS calls",
         ratio_median=ratio(broker.median_ms, floor.median_ms),

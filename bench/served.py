@@ -1,16 +1,12 @@
-"""The broker and a bare openbrokerapi app under gunicorn, side by side, per server set-up.
+"""The broker and a bare openbrokerapi app under gunicorn, side by side, with the Procfile's gevent workers.
 
-For each set-up (the Procfile's gevent workers; a set-up is an environment as an operator sets it)
-and each app, in rounds: start gunicorn as the Procfile runs it on Cloud Foundry (VCAP_APPLICATION and
+For each app, in rounds: start gunicorn as the Procfile runs it on Cloud Foundry (VCAP_APPLICATION and
 AWS set; the broker checks its key with STS at start), time the first answered catalog request,
 load GET /v2/catalog, then read each process's CPU and memory from /proc and stop it. The apps
 alternate within a round, so a busier minute on the shared machine hits both.
 
-Keep-alive pinning: gunicorn leaves a kept-alive connection with the worker that accepted it, so
-a few long connections can all land on one worker and cap the rate at one core. The load comes
-from two client processes of four threads each, every connection replaced after
-REQUESTS_PER_CONNECTION requests, on a fresh server each round; the rate is given as
-min/median/max over the rounds and the CPU split per worker shows how even the spread was.
+The load comes from two client processes of four threads each (connections replaced as
+bench.gunicorn_load says, a fresh server each round); the rate is min/median/max over the rounds.
 CPU per request (the workers' CPU over the requests answered) hardly depends on the spread.
 """
 
@@ -28,26 +24,23 @@ from multiprocessing import get_context
 from typing import Any
 
 from bench.concurrency import BurstResult, broker_binds
-from bench.stats import Latency, summarize
-from bench.throughput import (
+from bench.gunicorn_load import (
     PASSWORD,
     REQUESTS_PER_CONNECTION,
     USERNAME,
     broker_environment,
     child_pids,
-    cpu_seconds_of,
-    gunicorn_command,
     load,
-    memory_mib,
+    load_workers,
+    rss_mib,
     running_gunicorn,
     wait_for_first_answer,
 )
+from bench.stats import Latency, summarize
 from testing.harness import REPO, Backend, OSBClient, free_port
+from testing.procfile import procfile_command
 
-# name -> environment over the Procfile's (gevent won against gthread 2x8: docs/benchmarks.md)
-SETUPS: dict[str, dict[str, str]] = {
-    "gevent 2 workers (Procfile)": {},
-}
+# Both apps run on the Procfile's gevent workers (gevent won against gthread 2x8: docs/benchmarks.md).
 APPS: dict[str, list[str]] = {
     "broker": ["--config", "python:broker.server.gunicorn_config", "broker.http.app:create_app()"],
     "bare openbrokerapi": ["--config", "python:bench.bare_gunicorn_config", "bench.bare_app:create_app()"],
@@ -75,14 +68,12 @@ class Round:
     requests_per_s: float
     worker_cpu_s: list[float]
     cpu_ms_per_request: float
-    worker_rss_mib: list[float]  # VmRSS after the load
-    worker_peak_rss_mib: list[float]  # VmHWM
+    worker_rss_mib: list[float]  # after the load
     master_rss_mib: float
 
 
 @dataclass(frozen=True)
 class Served:
-    setup: str
     app: str
     rounds: list[Round]
     startup_s: Spread
@@ -95,7 +86,6 @@ class Served:
 
 @dataclass(frozen=True)
 class BindsOverHttp:
-    setup: str
     bursts: list[BurstResult]
     worker_rss_mib: list[float]  # VmRSS after the binds: every AWS client has been used by then
 
@@ -109,19 +99,18 @@ class ServedRun:
     rounds: int
     requests_per_connection: int
     catalog: list[Served]
-    binds: list[BindsOverHttp]
+    binds: BindsOverHttp
 
 
 def command(app: str, port: int) -> list[str]:
     """The Procfile's gunicorn with the app's config; --bind keeps it on loopback although VCAP_APPLICATION is set."""
-    base = gunicorn_command()[:-3]
     config = APPS[app]
-    return [*base, *config[:-1], "--bind", f"127.0.0.1:{port}", config[-1]]
+    return [procfile_command()[0], *config[:-1], "--bind", f"127.0.0.1:{port}", config[-1]]
 
 
-def environment(backend: Backend, port: int, setup: str) -> dict[str, str]:
+def environment(backend: Backend, port: int) -> dict[str, str]:
     on_cf = {"VCAP_APPLICATION": VCAP_APPLICATION, "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn}
-    return {**broker_environment(backend, port), **SETUPS[setup], **on_cf}
+    return {**broker_environment(backend, port), **on_cf}
 
 
 def spread_load(port: int, threads: int, seconds: float) -> tuple[float, list[float], int]:
@@ -132,30 +121,25 @@ def spread_load(port: int, threads: int, seconds: float) -> tuple[float, list[fl
     return max(p[0] for p in parts), [lat for p in parts for lat in p[1]], sum(p[2] for p in parts)
 
 
-def one_round(backend: Backend, setup: str, app: str, threads: int, seconds: float) -> tuple[Round, list[float]]:
+def one_round(backend: Backend, app: str, threads: int, seconds: float) -> tuple[Round, list[float]]:
     port = free_port()
     started = time.perf_counter()
-    with running_gunicorn(command(app, port), environment(backend, port, setup)) as process:
+    with running_gunicorn(command(app, port), environment(backend, port)) as process:
         startup = wait_for_first_answer(port, process, started)
-        workers = child_pids(process.pid)
-        cpu_before = {pid: cpu_seconds_of(pid) for pid in workers}
-        elapsed, latencies, errors = spread_load(port, threads, seconds)
-        cpu = [round(cpu_seconds_of(pid) - cpu_before[pid], 2) for pid in workers]
-        memory = [memory_mib(pid) for pid in workers]
-        master = memory_mib(process.pid)["VmRSS"]
+        done = load_workers(process, lambda: spread_load(port, threads, seconds))
+        master = rss_mib(process.pid)
     return (
         Round(
             startup_s=round(startup, 3),
-            requests=len(latencies),
-            errors=errors,
-            requests_per_s=round(len(latencies) / elapsed, 1),
-            worker_cpu_s=cpu,
-            cpu_ms_per_request=round(sum(cpu) / len(latencies) * 1000, 3),
-            worker_rss_mib=[m["VmRSS"] for m in memory],
-            worker_peak_rss_mib=[m["VmHWM"] for m in memory],
+            requests=len(done.latencies),
+            errors=done.errors,
+            requests_per_s=round(len(done.latencies) / done.elapsed_s, 1),
+            worker_cpu_s=done.worker_cpu_s,
+            cpu_ms_per_request=round(sum(done.worker_cpu_s) / len(done.latencies) * 1000, 3),
+            worker_rss_mib=done.worker_rss_mib,
             master_rss_mib=master,
         ),
-        latencies,
+        done.latencies,
     )
 
 
@@ -169,16 +153,16 @@ class GunicornBroker:
         return OSBClient(self.url, (USERNAME, PASSWORD))
 
 
-def binds_over_http(backend: Backend, setup: str, count: int) -> BindsOverHttp:
+def binds_over_http(backend: Backend, count: int) -> BindsOverHttp:
     """Binds through gunicorn (two workers) from this process, at once and one by one, as in-process."""
     port = free_port()
-    with running_gunicorn(command("broker", port), environment(backend, port, setup)) as process:
+    with running_gunicorn(command("broker", port), environment(backend, port)) as process:
         wait_for_first_answer(port, process, time.perf_counter())
         server = GunicornBroker(port)
         broker_binds(server, 5, "one by one")  # warm both workers' connections to AWS
         bursts = [broker_binds(server, count, mode) for mode in ("at once", "one by one")]
-        memory = [memory_mib(pid)["VmRSS"] for pid in child_pids(process.pid)]
-    return BindsOverHttp(setup, bursts, memory)
+        memory = [rss_mib(pid) for pid in child_pids(process.pid)]
+    return BindsOverHttp(bursts, memory)
 
 
 def in_process(backend: Backend) -> dict[str, Any]:
@@ -203,18 +187,16 @@ def measure_served(
 ) -> ServedRun:
     progress("  in-process catalog request and hooks")
     measured_in_process = in_process(backend)
-    found: dict[tuple[str, str], list[tuple[Round, list[float]]]] = {}
+    found: dict[str, list[tuple[Round, list[float]]]] = {app: [] for app in APPS}
     for number in range(rounds):
-        for setup in SETUPS:
-            for app in APPS:
-                progress(f"  round {number + 1}/{rounds}: {app}, {setup}")
-                found.setdefault((setup, app), []).append(one_round(backend, setup, app, threads, seconds))
+        for app in APPS:
+            progress(f"  round {number + 1}/{rounds}: {app}")
+            found[app].append(one_round(backend, app, threads, seconds))
     catalog = []
-    for (setup, app), runs in found.items():
+    for app, runs in found.items():
         made = [r for r, _ in runs]
         catalog.append(
             Served(
-                setup=setup,
                 app=app,
                 rounds=made,
                 startup_s=spread([r.startup_s for r in made], 3),
@@ -225,10 +207,8 @@ def measure_served(
                 latency=summarize([lat for _, lats in runs for lat in lats]),
             )
         )
-    bind_runs = []
-    for setup in SETUPS:
-        progress(f"  {binds} binds over HTTP, {setup}")
-        bind_runs.append(binds_over_http(backend, setup, binds))
+    progress(f"  {binds} binds over HTTP")
+    bound = binds_over_http(backend, binds)
     return ServedRun(
-        measured_in_process, CLIENT_PROCESSES, threads, seconds, rounds, REQUESTS_PER_CONNECTION, catalog, bind_runs
+        measured_in_process, CLIENT_PROCESSES, threads, seconds, rounds, REQUESTS_PER_CONNECTION, catalog, bound
     )

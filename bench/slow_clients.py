@@ -1,7 +1,7 @@
 """`python -m bench.slow_clients`: gevent workers with more or fewer connections, compared under slow clients.
 
-For each set-up, gunicorn runs the Procfile's command (its config, with the worker class and
-threads chosen through the environment) against a moto backend, and this prints:
+For each set-up, gunicorn runs the Procfile's command (its config, with the connections per worker
+chosen through the environment) against a moto backend, and this prints:
 catalog requests/s and worker CPU per request with no slow clients; resident memory per worker;
 then, while N connections trickle headers, trickle bodies or sit idle on keep-alive, how
 /health and an authenticated catalog answer (each asked one at a time with a 5 s timeout).
@@ -14,28 +14,26 @@ import http.client
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
-from bench.throughput import (
+from bench.gunicorn_load import (
     broker_environment,
     catalog_headers,
-    child_pids,
-    cpu_seconds_of,
-    gunicorn_command,
     load,
-    memory_mib,
+    load_workers,
     running_gunicorn,
     wait_for_first_answer,
 )
+from bench.report import table
 from testing.harness import Backend, free_port
+from testing.procfile import procfile_command
 from testing.slow_load import SlowClients
 
-# name -> (environment over the broker's, gunicorn command-line options over the Procfile's config)
-SETUPS: dict[str, tuple[dict[str, str], list[str]]] = {
-    # Connections per gevent worker (GUNICORN_WORKER_CONNECTIONS): 1,000 was the default before.
-    "gevent 2x1000 (before)": ({"GUNICORN_WORKER_CONNECTIONS": "1000"}, []),
-    "gevent 2x2000": ({"GUNICORN_WORKER_CONNECTIONS": "2000"}, []),
-    "gevent 2x4000 (Procfile now)": ({}, []),
+# name -> environment over the broker's: connections per gevent worker (1,000 was the default before).
+SETUPS: dict[str, dict[str, str]] = {
+    "gevent 2x1000 (before)": {"GUNICORN_WORKER_CONNECTIONS": "1000"},
+    "gevent 2x2000": {"GUNICORN_WORKER_CONNECTIONS": "2000"},
+    "gevent 2x4000 (Procfile now)": {},
 }
 
 
@@ -87,26 +85,19 @@ def ask(port: int, path: str, headers: dict[str, str], times: int) -> Probe:
 
 def measure(backend: Backend, name: str, slow: int, seconds: float) -> SetupResult:
     port = free_port()
-    environment, options = SETUPS[name]
-    command = [*gunicorn_command()[:-1], *options, gunicorn_command()[-1]]
-    with running_gunicorn(command, {**broker_environment(backend, port), **environment}) as process:
+    with running_gunicorn(procfile_command(), {**broker_environment(backend, port), **SETUPS[name]}) as process:
         wait_for_first_answer(port, process, time.perf_counter())
-        workers = child_pids(process.pid)
-        cpu_before = {pid: cpu_seconds_of(pid) for pid in workers}
-        elapsed, latencies, _errors = load(port, threads=8, seconds=seconds, max_requests=20_000)
-        split = [round(cpu_seconds_of(pid) - cpu_before[pid], 2) for pid in workers]
-        cpu = sum(split)
-        rss = statistics.mean(memory_mib(pid)["VmRSS"] for pid in workers)
+        done = load_workers(process, lambda: load(port, threads=8, seconds=seconds, max_requests=20_000))
         with SlowClients("127.0.0.1", port, slow) as clients:
             health = ask(port, "/health", {}, 20)
             catalog = ask(port, "/v2/catalog", catalog_headers(), 20)
             reopened = clients.reopened
     return SetupResult(
         name=name,
-        requests_per_s=round(len(latencies) / elapsed, 1),
-        cpu_ms_per_request=round(cpu / len(latencies) * 1000, 2),
-        cpu_s_per_worker=split,
-        rss_mib_per_worker=round(rss, 1),
+        requests_per_s=round(len(done.latencies) / done.elapsed_s, 1),
+        cpu_ms_per_request=round(sum(done.worker_cpu_s) / len(done.latencies) * 1000, 2),
+        cpu_s_per_worker=done.worker_cpu_s,
+        rss_mib_per_worker=round(statistics.mean(done.worker_rss_mib), 1),
         slow_connections=slow,
         reopened=reopened,
         health=health,
@@ -120,19 +111,10 @@ def describe(probe: Probe) -> str:
 
 
 def render(results: list[SetupResult]) -> str:
-    lines = [
-        "| set-up | catalog req/s | worker CPU ms/req | worker CPU s | RSS MiB/worker | slow conns | "
-        "/health ok/fail, p50/max ms | catalog ok/fail, p50/max ms |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        health, catalog = describe(r.health), describe(r.catalog)
-        lines.append(
-            f"| {r.name} | {r.requests_per_s} | {r.cpu_ms_per_request} | {r.cpu_s_per_worker} | "
-            f"{r.rss_mib_per_worker} | "
-            f"{r.slow_connections} | {health} | {catalog} |"
-        )
-    return "\n".join(lines)
+    header = ["set-up", "catalog req/s", "worker CPU ms/req", "worker CPU s", "RSS MiB/worker", "slow conns"]
+    header += ["/health ok/fail, p50/max ms", "catalog ok/fail, p50/max ms"]
+    # The first six fields, name to slow_connections, are cells as they are.
+    return table(header, [[*astuple(r)[:6], describe(r.health), describe(r.catalog)] for r in results])
 
 
 def main() -> None:

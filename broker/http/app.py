@@ -16,12 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from broker import deadlines
 from broker.aws.bucket_namespace import check_bucket_namespace
-from broker.aws.buckets import Buckets
-from broker.aws.clients import MAX_POOL_CONNECTIONS, make_clients
+from broker.aws.clients import make_clients
 from broker.aws.errors import from_aws
 from broker.aws.identity import check_aws_access
-from broker.aws.probe import KeyProbe
-from broker.aws.users import Users
 from broker.errors import BrokerError
 from broker.http import envelope
 from broker.http.audit import REQUEST_IDENTITY, audit_record, log_audit
@@ -33,11 +30,9 @@ from broker.http.osb import S3ServiceBroker
 from broker.logs import configure_logging
 from broker.model.catalog import load_catalog
 from broker.operations import external_access
+from broker.operations.assembly import assemble
 from broker.operations.binding_limits import users_ceiling
-from broker.operations.bindings import Bindings
-from broker.operations.instances import Instances
 from broker.operations.names import NameRefresh
-from broker.operations.upgrade import Upgrades
 from broker.settings import Settings, from_env
 
 log = logging.getLogger(__name__)
@@ -84,24 +79,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     check_bucket_namespace(clients.s3, settings)
     external_access.check_accounts(settings, identity.account_id)
     pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
-    buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
-    probe = KeyProbe(
-        settings.aws_region, settings.aws_endpoint_url, MAX_POOL_CONNECTIONS, read_timeout=settings.aws_read_timeout
-    )
-    users = Users(clients.iam, probe, settings.iam_permissions_boundary_arn, pool)
-    bindings = Bindings(
-        settings,
-        catalog,
-        buckets,
-        users,
-        pool,
-        own_account=identity.account_id,
-        key_in_flight_seconds=deadlines.LONGER_THAN_ANY_REQUEST,
-    )
-    instances = Instances(settings, catalog, buckets, bindings.remove_all_of)
-    upgrades = Upgrades(settings, instances, bindings, buckets, users, pool)
-    names = NameRefresh(settings, buckets, users, pool)
-    service_broker = S3ServiceBroker(catalog, instances, bindings, upgrades, names)
+    ops = assemble(settings, catalog, clients, identity.account_id, pool)
+    names = NameRefresh(settings, ops.buckets, ops.users, pool)
+    service_broker = S3ServiceBroker(catalog, ops.instances, ops.bindings, ops.upgrades, names)
     metrics = metrics_from_environment()
     in_flight = InFlight(settings.request_deadline)
 
@@ -109,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = BodyLimits(app.wsgi_app, seconds=settings.body_deadline)  # type: ignore[method-assign]
     # The broker's AWS clients and key probe, so tests can inject faults at the AWS boundary with botocore hooks.
     app.extensions["s3_broker.aws"] = clients
-    app.extensions["s3_broker.probe"] = probe
+    app.extensions["s3_broker.probe"] = ops.probe
     app.extensions["s3_broker.identity"] = identity  # logged once per server by gunicorn_config
     # Auth is checked by the app itself, first and in constant time (see before_osb_request).
     blueprint = get_blueprint(
@@ -187,7 +167,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def prometheus_metrics() -> Response:
         exposition = metrics.exposition()
         try:
-            users, quota = bindings.limits.account()
+            users, quota = ops.bindings.limits.account()
             exposition += iam_user_gauges(users, quota, users_ceiling(settings.max_iam_users, quota))
         except BrokerError as error:  # the request counts still answer when IAM does not
             log.warning("left the account's IAM user counts out of /metrics: %s", error.description)

@@ -18,16 +18,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from broker import __version__, deadlines
+from broker import __version__
 from broker.aws.buckets import Buckets
 from broker.aws.clients import make_clients
 from broker.aws.identity import check_aws_access
-from broker.aws.probe import KeyProbe
-from broker.aws.users import Users
 from broker.errors import BrokerError
 from broker.model.catalog import load_catalog
-from broker.operations.bindings import Bindings
-from broker.operations.instances import Instances
+from broker.operations.assembly import assemble
 from broker.operations.upgrade import Upgrades
 from broker.settings import Settings
 
@@ -76,20 +73,8 @@ def build_upgrades(settings: Settings, pool: ThreadPoolExecutor) -> tuple[Upgrad
     identity = check_aws_access(settings, clients.sts)
     settings = replace(settings, account_id=identity.account_id)  # account-regional bucket names hold it
     catalog = load_catalog(settings.catalog_path)
-    buckets = Buckets(clients.s3, settings.aws_region, pool, tls_endpoint=settings.s3_endpoint.startswith("https://"))
-    probe = KeyProbe(settings.aws_region, settings.aws_endpoint_url, AWS_THREADS)
-    users = Users(clients.iam, probe, settings.iam_permissions_boundary_arn, pool)
-    bindings = Bindings(
-        settings,
-        catalog,
-        buckets,
-        users,
-        pool,
-        own_account=identity.account_id,
-        key_in_flight_seconds=deadlines.LONGER_THAN_ANY_REQUEST,
-    )
-    instances = Instances(settings, catalog, buckets, bindings.remove_all_of)
-    return Upgrades(settings, instances, bindings, buckets, users, pool), buckets, clients.s3
+    ops = assemble(settings, catalog, clients, identity.account_id, pool)
+    return ops.upgrades, ops.buckets, clients.s3
 
 
 def upgrade_all(

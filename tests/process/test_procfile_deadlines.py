@@ -18,11 +18,26 @@ STS_IDENTITY = (
     b"</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>"
     b"</GetCallerIdentityResponse>"
 )
+# The start-up's namespace check lists the buckets of the prefix (broker/aws/bucket_namespace.py): none.
+NO_BUCKETS = (
+    b'<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>hung</ID></Owner>'
+    b"<Buckets></Buckets></ListAllMyBucketsResult>"
+)
+
+
+def answer(connection: socket.socket, body: bytes) -> None:
+    connection.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    connection.close()
 
 
 @pytest.fixture
 def hangs_after_start() -> Iterator[str]:
-    """An AWS that answers STS GetCallerIdentity (the start-up checks) and then hangs on every other call."""
+    """An AWS that answers the start-up checks (STS GetCallerIdentity, the namespace's ListBuckets) and then
+    hangs on every other call."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -41,13 +56,11 @@ def hangs_after_start() -> Iterator[str]:
         )
         while len(body) < length:
             body += connection.recv(65536)
+        target = head.split(b" ", 2)[1]
         if b"GetCallerIdentity" in body:
-            connection.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n"
-                + f"Content-Length: {len(STS_IDENTITY)}\r\n\r\n".encode()
-                + STS_IDENTITY
-            )
-            connection.close()
+            answer(connection, STS_IDENTITY)
+        elif head.startswith(b"GET ") and target.split(b"?")[0] == b"/":
+            answer(connection, NO_BUCKETS)
         else:
             held.append(connection)  # never answered, as a hung S3 or IAM
 

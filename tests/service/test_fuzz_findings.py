@@ -3,7 +3,6 @@ characters S3's XML bodies (and AWS's JSON ones) cannot carry, refused before an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,22 +12,6 @@ from broker.model.parameters import check_characters
 from testing.buckets import bucket, versioned_bucket_with_leftovers
 from testing.clients import s3_with
 from testing.harness import BASIC, BASIC_PUBLIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
-
-
-@pytest.fixture
-def aws_calls(broker: BrokerServer) -> Iterator[list[str]]:
-    """Every AWS call the broker sends while the test runs."""
-    calls: list[str] = []
-    clients = broker.app.extensions["s3_broker.aws"]
-
-    def record(event_name: str, **_: Any) -> None:
-        calls.append(event_name)
-
-    for client in (clients.s3, clients.iam):
-        client.meta.events.register("before-send", record)
-    yield calls
-    for client in (clients.s3, clients.iam):
-        client.meta.events.unregister("before-send", record)
 
 
 def test_an_empty_tag_value_lives_through_every_call(osb: OSBClient, s3: Any) -> None:

@@ -16,22 +16,6 @@ from broker.http.input_limits import cors_xml_bytes
 from testing.harness import BASIC, ORG, SERVICE_ID, SPACE, BrokerServer, OSBClient, new_id
 
 
-@pytest.fixture
-def aws_calls(broker: BrokerServer) -> Iterator[list[str]]:
-    """Every AWS call the broker sends while the test runs."""
-    calls: list[str] = []
-    clients = broker.app.extensions["s3_broker.aws"]
-
-    def record(event_name: str, **_: Any) -> None:
-        calls.append(event_name)
-
-    for client in (clients.s3, clients.iam):
-        client.meta.events.register("before-send", record)
-    yield calls
-    for client in (clients.s3, clients.iam):
-        client.meta.events.unregister("before-send", record)
-
-
 def assert_refused(response: requests.Response, status: int, *words: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()

@@ -1,4 +1,5 @@
-"""Running gunicorn as the Procfile does and loading `GET /v2/catalog`, for bench.served.
+"""Running gunicorn as the Procfile does, loading `GET /v2/catalog` and reading the processes' CPU and
+memory from /proc: for bench.served and bench.slow_clients.
 
 The broker is pointed at the bench's moto through the environment, as an operator points it at
 AWS, so it does not start its embedded one. The load comes from threads on kept-alive
@@ -21,8 +22,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from testing.harness import REPO, Backend
@@ -31,13 +33,6 @@ USERNAME = "cc"
 PASSWORD = "bench-broker-password"
 STARTUP_LIMIT_S = 60.0
 REQUESTS_PER_CONNECTION = 50
-
-
-def gunicorn_command() -> list[str]:
-    """The Procfile's command, with the gunicorn installed beside this Python."""
-    script = Path(sys.executable).parent / "gunicorn"
-    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
-    return [*launcher, "--config", "python:broker.server.gunicorn_config", "broker.http.app:create_app()"]
 
 
 def broker_environment(backend: Backend, port: int) -> dict[str, str]:
@@ -85,28 +80,13 @@ def wait_for_first_answer(port: int, process: subprocess.Popen[bytes], started: 
 
 
 def child_pids(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        return [int(child) for child in children.read_text().split()]
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def memory_mib(pid: int) -> dict[str, float]:
-    """VmHWM (peak resident set) and VmRSS from /proc/<pid>/status, in MiB."""
-    values: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmHWM", "VmRSS"):
-            values[name] = round(int(rest.split()[0]) / 1024, 1)  # kB -> MiB
-    return values
+def rss_mib(pid: int) -> float:
+    """VmRSS (the resident set) from /proc/<pid>/status, in MiB."""
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:"))
+    return round(int(line.split()[1]) / 1024, 1)  # kB -> MiB
 
 
 def cpu_seconds_of(pid: int) -> float:
@@ -149,6 +129,28 @@ def load(port: int, threads: int, seconds: float, max_requests: int) -> tuple[fl
         worker.join()
     elapsed = time.perf_counter() - started
     return elapsed, [latency for per_thread in latencies for latency in per_thread], sum(errors)
+
+
+@dataclass(frozen=True)
+class CatalogLoad:
+    """What one load of a running gunicorn measured: the requests, and its workers' CPU and memory after."""
+
+    elapsed_s: float
+    latencies: list[float]
+    errors: int
+    worker_cpu_s: list[float]
+    worker_rss_mib: list[float]  # after the load
+
+
+def load_workers(
+    process: subprocess.Popen[bytes], send_load: Callable[[], tuple[float, list[float], int]]
+) -> CatalogLoad:
+    """Run `send_load` against the server `process` started, with the CPU its workers spent meanwhile."""
+    workers = child_pids(process.pid)
+    cpu_before = {pid: cpu_seconds_of(pid) for pid in workers}
+    elapsed, latencies, errors = send_load()
+    cpu = [round(cpu_seconds_of(pid) - cpu_before[pid], 2) for pid in workers]
+    return CatalogLoad(elapsed, latencies, errors, cpu, [rss_mib(pid) for pid in workers])
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
