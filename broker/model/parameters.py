@@ -92,15 +92,15 @@ class BindingConfig:
 
 
 def _path(error: ValidationError) -> str:
-    parts = [str(part) for part in error.absolute_path]
-    return ".".join(parts) if parts else ""
+    return ".".join(str(part) for part in error.absolute_path)
 
 
 def _bad_key(error: ValidationError) -> str:
-    """The first key no pattern allows, quoted as JSON (a hostile key prints as text), cut short."""
+    """The first key neither a property nor a pattern allows, quoted as JSON (a hostile key prints as
+    text), cut short. jsonschema reports additionalProperties only when there is such a key."""
+    named = error.schema.get("properties", {})
     patterns = [re.compile(ecma_regex(pattern)) for pattern in error.schema.get("patternProperties", {})]
-    keys = sorted(key for key in error.instance if not any(pattern.search(key) for pattern in patterns))
-    key = keys[0] if keys else ""
+    key = min(key for key in error.instance if key not in named and not any(p.search(key) for p in patterns))
     return json.dumps(key if len(key) <= MAX_KEY_SHOWN else key[:MAX_KEY_SHOWN] + "...")
 
 
@@ -110,7 +110,8 @@ def _describe(error: ValidationError, schema: dict[str, Any]) -> str:
         allowed = ", ".join(sorted(schema.get("properties", {})))
         unknown = sorted(set(error.instance) - set(schema.get("properties", {})))
         return f"unknown parameter {', '.join(repr(name) for name in unknown)}. Allowed parameters: {allowed}."
-    if path == "tags" and error.validator in ("additionalProperties", "patternProperties"):
+    # A failing pattern property is reported at the property's own path, by the inner validator.
+    if path == "tags" and error.validator == "additionalProperties":
         return f"parameter 'tags' has a key that is not allowed: {_bad_key(error)} ({_TAG_RULE})"
     if path.startswith("tags.") and error.validator == "pattern":
         return f"parameter '{path}' has a value that is not allowed ({_TAG_RULE})"

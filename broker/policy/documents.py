@@ -73,7 +73,7 @@ KMS_READ_ACTIONS = ("kms:Decrypt",)
 KMS_WRITE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
-def key_actions(*, read_only: bool, write_only: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def key_actions(*, read_only: bool, write_only: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The bucket and object actions of a key with these permissions."""
     if read_only and write_only:
         raise ValueError("a key is read-only or write-only, not both")
@@ -175,8 +175,8 @@ def user_policy(
         via_s3 = {"StringEquals": {"kms:ViaService": [s3_service]}}
         statements.append(_statement("BucketKeys", kms_actions, sorted(set(kms_key_arns)), Condition=via_s3))
     if expires_at:
-        for statement in statements:
-            statement["Condition"] = with_condition(statement.get("Condition", {}), until_condition(expires_at))
+        for statement in statements:  # each has a Condition already: the account or kms:ViaService one
+            statement["Condition"] = with_condition(statement["Condition"], until_condition(expires_at))
     if allowed_source_cidrs or allowed_vpc_endpoints:
         statements.append(
             {

@@ -324,3 +324,75 @@ def test_fingerprint_is_canonical_json_whatever_the_order() -> None:
 def test_expiry_reaches_the_binding_config() -> None:
     assert binding_config(PRIVATE, {"expires_in_days": 30}).expires_in_days == 30
     assert binding_config(PRIVATE, {}).expires_in_days is None
+
+
+XML_RULE = (
+    "which S3 cannot take (no control characters but tab and line breaks, no lone surrogates, no U+FFFE or U+FFFF)"
+)
+
+
+def test_characters_s3_cannot_take_are_refused_naming_where_they_are() -> None:
+    cors_rule = {"AllowedOrigins": ["https://a.example", "https://b\x0b.example"], "AllowedMethods": ["GET"]}
+    # Checked before the schema: the CORS fields are free text no pattern guards.
+    assert refusal(PRIVATE, {"cors_rules": [cors_rule]}) == (
+        f"parameter 'cors_rules.0.AllowedOrigins.1' holds the character U+000B, {XML_RULE}"
+    )
+    assert (
+        refusal(PRIVATE, {"tags": {"team": "a\x00"}}) == f"parameter 'tags.team' holds the character U+0000, {XML_RULE}"
+    )
+    # A key is named by its own path (its character is the one refused).
+    assert (
+        refusal(PRIVATE, {"tags": {"t\x01": "a"}}) == f"parameter 'tags.t\x01' holds the character U+0001, {XML_RULE}"
+    )
+    assert (
+        refusal(PRIVATE, {"kms_key_arn": "\ufffe"}) == f"parameter 'kms_key_arn' holds the character U+FFFE, {XML_RULE}"
+    )
+    assert refusal(PRIVATE, {"versioning": True, "x": "\ud800"}).startswith("parameter 'x' holds the character U+D800")
+    # Tab, line breaks and characters beyond the BMP are XML's own.
+    parameters.check_characters({"cors_rules": [{"AllowedHeaders": ["a\tb\r\n", "\U0001f600", "\ud7ff\ue000\ufffd"]}]})
+
+
+def test_characters_of_a_list_or_string_on_its_own_are_named_by_index_or_not_at_all() -> None:
+    with pytest.raises(InvalidParameters) as caught:
+        parameters.check_characters(["ok", "b\x01"])
+    assert str(caught.value) == f"parameter '1' holds the character U+0001, {XML_RULE}"
+    with pytest.raises(InvalidParameters) as caught:
+        parameters.check_characters("\x02")
+    assert str(caught.value) == f"parameter '' holds the character U+0002, {XML_RULE}"
+
+
+def test_a_refused_tag_key_is_shown_whole_up_to_forty_characters() -> None:
+    forty = "aws:" + "x" * 36
+    assert f'not allowed: "{forty}" (tag keys' in refusal(PRIVATE, {"tags": {forty: "v"}})
+    assert f'not allowed: "{forty}..." (tag keys' in refusal(PRIVATE, {"tags": {forty + "y": "v"}})
+
+
+def test_an_operators_tag_schema_names_the_key_it_does_not_allow() -> None:
+    # Keys the schema names as properties are allowed: the refusal names the other one.
+    named = {"type": "object", "properties": {"tags": {"type": "object", "additionalProperties": False}}}
+    named["properties"]["tags"]["properties"] = {"a-team": {"type": "string"}}
+    assert refusal(named, {"tags": {"a-team": "x", "b-team": "y"}}).startswith(
+        "parameter 'tags' has a key that is not allowed: \"b-team\" ("
+    )
+    no_properties = {"type": "object", "properties": {"tags": {"type": "object", "additionalProperties": False}}}
+    assert refusal(no_properties, {"tags": {"z": "x", "y": "y"}}).startswith(
+        "parameter 'tags' has a key that is not allowed: \"y\" ("
+    )
+
+
+def test_a_type_the_refusal_has_no_words_for_is_named_as_the_schema_says() -> None:
+    schema = {"type": "object", "properties": {"size": {"type": "number"}}}
+    assert refusal(schema, {"size": "big"}) == "parameter 'size' must be number, not \"big\""
+
+
+WEBSITE = {"index_document": "index.html"}
+
+
+def test_public_only_options_reach_a_public_buckets_config() -> None:
+    referers = ["https://www.example.org/*"]
+    given = {"public_read_referers": referers, "website": WEBSITE, "require_tls": False}
+    created = instance_config_for_create(PUBLIC, given)
+    assert created.options.as_parameters() == {**given, "object_ownership": "BucketOwnerEnforced"}
+    updated = instance_config_for_update(InstanceConfig(public=True), PUBLIC, PUBLIC, given)
+    assert updated.options == created.options
+    assert refusal(PRIVATE, {"website": WEBSITE}).startswith("parameter 'website' applies only to public buckets")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from broker.local.policy_evaluation import evaluate
-from broker.policy import documents
+from broker.policy import account_policies, documents
+from broker.settings import from_env
 
 OWN_ACCOUNT = "111122223333"
 
@@ -358,3 +359,59 @@ def test_a_public_website_serves_its_pages_over_http_and_everything_else_only_ov
     plain = documents.bucket_policy("b", public=True, tls_only=True)
     anonymous_read = Request("s3:GetObject", page, context={"aws:SecureTransport": "false"})
     assert evaluate(anonymous_read, resource_policy=plain).decision is Decision.EXPLICIT_DENY
+
+
+def test_a_write_only_key_gets_no_bucket_action_on_its_own_or_an_external_bucket() -> None:
+    document = documents.user_policy(
+        ["own"],
+        read_only=False,
+        write_only=True,
+        external_buckets=["ext"],
+        external_accounts=[OTHER_ACCOUNT],
+        own_account=OWN_ACCOUNT,
+    )
+    uploads = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    assert document["Statement"] == [
+        allow("Objects", uploads, ["arn:aws:s3:::own/*"], Condition=OWN_ACCOUNT_ONLY),
+        allow("ExternalObjects", uploads, ["arn:aws:s3:::ext/*"], Condition=ALLOWED_ACCOUNTS_ONLY),
+    ]
+
+
+def test_an_expiring_key_holds_every_allow_until_its_time_only() -> None:
+    until = {"DateLessThan": {"aws:CurrentTime": "2030-01-02T03:04:05Z"}}
+    document = documents.user_policy(
+        ["own"],
+        read_only=True,
+        path_prefix="img/",
+        own_account=OWN_ACCOUNT,
+        kms_key_arns=["arn:aws:kms:eu-west-2:111122223333:key/k"],
+        s3_service="s3.eu-west-2.amazonaws.com",
+        expires_at="2030-01-02T03:04:05Z",
+    )
+    conditions = {statement["Sid"]: statement["Condition"] for statement in document["Statement"]}
+    assert conditions == {
+        "ListUnderPrefix": {"StringLike": {"s3:prefix": ["img/*"]}, **OWN_ACCOUNT_ONLY, **until},
+        "Bucket": {**OWN_ACCOUNT_ONLY, **until},
+        "Objects": {**OWN_ACCOUNT_ONLY, **until},
+        "BucketKeys": {"StringEquals": {"kms:ViaService": ["s3.eu-west-2.amazonaws.com"]}, **until},
+    }
+
+
+FACTS = account_policies.facts_for(from_env({"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p"}), OWN_ACCOUNT)
+
+
+def test_a_template_places_a_list_only_as_a_json_string_of_its_own() -> None:
+    template = '{"Account": "${EXTERNAL_ACCOUNT_IDS}", "Bucket": "arn:${PARTITION}:s3:::${BUCKET_PREFIX}*"}'
+    assert account_policies.fill(template, FACTS) == {"Account": [], "Bucket": "arn:aws:s3:::cf-s3-*"}
+    with pytest.raises(ValueError) as caught:
+        account_policies.fill('{"Bad": "account ${EXTERNAL_ACCOUNT_IDS}"}', FACTS)
+    assert str(caught.value) == "${EXTERNAL_ACCOUNT_IDS} is a list: it must be a whole JSON string of its own"
+    with pytest.raises(KeyError, match=r"no value for placeholder \$\{NOPE\}"):
+        account_policies.fill('{"Bad": "${NOPE}"}', FACTS)
+
+
+def test_only_statements_for_other_accounts_go_when_there_are_none() -> None:
+    # A statement without a Condition is for no account in particular: it stays.
+    assert not account_policies._for_no_account({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"})
+    assert account_policies._for_no_account({"Condition": {"StringEquals": {"s3:ResourceAccount": []}}})
+    assert not account_policies._for_no_account({"Condition": {"StringEquals": {"s3:ResourceAccount": ["1"]}}})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from broker.aws.bucket_config import create_bucket_arguments
-from broker.settings import DEFAULT_CATALOG, SettingsError, aws_configured, from_env
+from broker.settings import DEFAULT_CATALOG, Settings, SettingsError, aws_configured, from_env
 
 CREDENTIALS = {"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p"}
 
@@ -335,3 +336,58 @@ def test_waits_default_to_productions_and_are_settable() -> None:
     assert from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6"}).aws_read_timeout == 6.0
     with pytest.raises(SettingsError, match=r"^AWS_READ_TIMEOUT must be more than 0 and at most 6 seconds$"):
         from_env({**CREDENTIALS, "AWS_READ_TIMEOUT": "6.5"})
+
+
+INSTANCE = "8d3c5a1e-6b2f-4c7d-9e0a-1f2b3c4d5e6f"
+
+
+def test_account_regional_names_hold_the_account_and_region_and_leave_room_for_them() -> None:
+    regional = {**CREDENTIALS, "BUCKET_NAMESPACE": " Account-Regional ", "AWS_REGION": "eu-west-2"}
+    settings = from_env({**regional, "BUCKET_PREFIX": "a" * 10 + "-"})
+    assert settings.bucket_namespace == "account-regional"
+    named = dataclasses.replace(settings, account_id="111122223333")
+    assert named.bucket_name(INSTANCE) == "aaaaaaaaaa-ru6fuhtlf5gh3hqkd4vtytk6n4-111122223333-eu-west-2-an"
+    assert len(named.bucket_name(INSTANCE)) == 63
+    with pytest.raises(SettingsError) as caught:
+        from_env({**regional, "BUCKET_PREFIX": "a" * 11 + "-"})
+    assert str(caught.value) == (
+        "BUCKET_PREFIX 'aaaaaaaaaaa-' is too long for BUCKET_NAMESPACE=account-regional in eu-west-2: at most 11 "
+        "characters, so that the id and the suffix -ACCOUNT-eu-west-2-an fit S3's 63"
+    )
+    with pytest.raises(
+        SettingsError, match=r"^BUCKET_NAMESPACE must be global or account-regional \(got 'regional'\)$"
+    ):
+        from_env({**CREDENTIALS, "BUCKET_NAMESPACE": "regional"})
+    assert from_env(CREDENTIALS).bucket_namespace == "global"
+
+
+@pytest.mark.parametrize(
+    ("name", "attribute", "default", "message"),
+    [
+        ("MAX_BINDINGS_PER_INSTANCE", "max_bindings_per_instance", 50, "MAX_BINDINGS_PER_INSTANCE must be 1 to 5000"),
+        ("MAX_IAM_USERS", "max_iam_users", 4500, "MAX_IAM_USERS must be 1 to 5000 (AWS's users per account)"),
+    ],
+)
+def test_iam_user_limits_are_one_to_the_accounts_quota(name: str, attribute: str, default: int, message: str) -> None:
+    assert getattr(from_env(CREDENTIALS), attribute) == default
+    for allowed in (1, 5000):
+        assert getattr(from_env({**CREDENTIALS, name: str(allowed)}), attribute) == allowed
+    for wrong in ("0", "5001"):
+        with pytest.raises(SettingsError) as caught:
+            from_env({**CREDENTIALS, name: wrong})
+        assert str(caught.value) == message
+    with pytest.raises(SettingsError) as caught:
+        from_env({**CREDENTIALS, name: "many"})
+    assert str(caught.value) == f"{name} must be a whole number"
+
+
+def test_deprovision_sync_max_objects_must_be_a_whole_number() -> None:
+    with pytest.raises(SettingsError) as caught:
+        from_env({**CREDENTIALS, "DEPROVISION_SYNC_MAX_OBJECTS": "many"})
+    assert str(caught.value) == "DEPROVISION_SYNC_MAX_OBJECTS must be a whole number"
+
+
+def test_settings_made_in_code_refuse_no_aws_read_timeout() -> None:
+    # Tests and tools build Settings directly, past from_env's own check.
+    with pytest.raises(SettingsError, match=r"^AWS_READ_TIMEOUT must be more than 0 and at most 6 seconds$"):
+        Settings(broker_username="u", broker_password="p", aws_read_timeout=0)
