@@ -13,10 +13,10 @@ from typing import Any
 
 import requests
 
-from testing.harness import REPO, Backend
+from testing.harness import REGION, REPO, Backend
 from testing.procfile import SHORT_WAITS, procfile_command
 
-__all__ = ["cf_env", "clean_env", "osb", "procfile_command", "running"]
+__all__ = ["cf_env", "clean_env", "operator_command", "osb", "procfile_command", "running"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -26,6 +26,26 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k.lower() not in proxies}
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"
     return {**env, **SHORT_WAITS, **extra}
+
+
+def operator_command(backend: Backend, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`python -m broker ARGS...` as an operator runs it: the broker's key and the backend's address, nothing else."""
+    env = {
+        **extra,
+        "AWS_ENDPOINT_URL": backend.moto.endpoint,
+        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
+        "AWS_REGION": REGION,
+        "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "broker", *args],
+        cwd=REPO,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @contextmanager

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from testing.harness import REGION, REPO, Backend, BrokerServer, OSBClient, new_id
-from testing.processes import clean_env
+from testing.processes import operator_command
 
 DENY_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
 QUARANTINE = "AWSCompromisedKeyQuarantineV2"
@@ -41,21 +40,7 @@ def own_osb(own_backend: Backend) -> Iterator[OSBClient]:
 
 
 def reconcile(backend: Backend, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "AWS_ENDPOINT_URL": backend.moto.endpoint,
-        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
-        "AWS_REGION": REGION,
-        "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "broker", "reconcile", *args],
-        cwd=REPO,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return operator_command(backend, "reconcile", *args)
 
 
 def bound_instance(osb: OSBClient) -> tuple[str, str]:

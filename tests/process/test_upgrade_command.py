@@ -4,33 +4,17 @@ it one instance after another, with its keys intact; a second run finds nothing 
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import replace
 from typing import Any
 
 from broker import __version__
 from testing.clients import s3_with
-from testing.harness import ORG, REGION, REPO, SPACE, Backend, BrokerServer, OSBClient, new_id
-from testing.processes import clean_env
+from testing.harness import ORG, SPACE, Backend, BrokerServer, OSBClient, new_id
+from testing.processes import operator_command
 
 
 def upgrade_command(backend: Backend, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **extra,
-        "AWS_ENDPOINT_URL": backend.moto.endpoint,
-        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
-        "AWS_REGION": REGION,
-        "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "broker", "upgrade", *args],
-        cwd=REPO,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return operator_command(backend, "upgrade", *args, **extra)
 
 
 def tags_of(s3: Any, instance_id: str) -> dict[str, str]:
