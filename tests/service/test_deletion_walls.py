@@ -9,17 +9,14 @@ real keys: the Deny has no condition, which the local backend enforces as AWS do
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from broker.policy import documents
 from testing.buckets import versioned_bucket_with_leftovers
 from testing.clients import refused, s3_with
 from testing.harness import BASIC, ORG, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
-from testing.policy_lint import serious_findings
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +55,3 @@ def test_a_key_of_another_instance_cannot_write_to_a_bucket_being_deleted(osb: O
     assert polled.json()["state"] == "succeeded", polled.text
     assert doomed_bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert ORG  # the two instances share the tests' org, as additional_instances requires
-
-
-def test_the_deleting_policy_denies_every_write_to_everyone_and_nothing_else() -> None:
-    document = json.loads(documents.deleting_bucket_policy("cf-s3-x", "eu-west-2"))
-    assert serious_findings(document, resource_policy=True) == []
-    (deny,) = document["Statement"]
-    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and "Condition" not in deny
-    assert deny["Action"] == ["s3:PutObject"] and deny["Resource"] == ["arn:aws:s3:::cf-s3-x/*"]
-    in_china = json.loads(documents.deleting_bucket_policy("b", "cn-north-1"))
-    assert in_china["Statement"][0]["Resource"] == ["arn:aws-cn:s3:::b/*"]

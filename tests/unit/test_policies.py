@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from broker.local.policy_evaluation import evaluate
 from broker.policy import account_policies, documents
 from broker.settings import from_env
+from testing.policy_lint import serious_findings
 
 OWN_ACCOUNT = "111122223333"
 
@@ -415,3 +418,12 @@ def test_only_statements_for_other_accounts_go_when_there_are_none() -> None:
     assert not account_policies._for_no_account({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"})
     assert account_policies._for_no_account({"Condition": {"StringEquals": {"s3:ResourceAccount": []}}})
     assert not account_policies._for_no_account({"Condition": {"StringEquals": {"s3:ResourceAccount": ["1"]}}})
+
+
+def test_the_deleting_policy_denies_every_write_to_everyone_and_nothing_else() -> None:
+    document = json.loads(documents.deleting_bucket_policy("cf-s3-x", "eu-west-2"))
+    assert serious_findings(document, resource_policy=True) == []
+    deny = {"Sid": "NoWritesWhileDeleting", "Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject"]}
+    assert document == {"Version": "2012-10-17", "Statement": [{**deny, "Resource": ["arn:aws:s3:::cf-s3-x/*"]}]}
+    in_china = json.loads(documents.deleting_bucket_policy("b", "cn-north-1"))
+    assert in_china["Statement"] == [{**deny, "Resource": ["arn:aws-cn:s3:::b/*"]}]

@@ -42,6 +42,17 @@ def test_iam_user_path_may_hold_no_policy_wildcard_or_variable(path: str) -> Non
         from_env({**CREDENTIALS, "IAM_USER_PATH": path})
 
 
+def test_iam_user_path_refusal_says_why_and_other_printable_paths_are_taken() -> None:
+    with pytest.raises(SettingsError) as caught:
+        from_env({**CREDENTIALS, "IAM_USER_PATH": "/team-*/"})
+    assert str(caught.value) == (
+        "IAM_USER_PATH '/team-*/' may not hold '*', '?' or '$': in the broker policy's user ARNs they are a "
+        "wildcard or a policy variable, and would let the broker manage users at other paths"
+    )
+    assert from_env({**CREDENTIALS, "IAM_USER_PATH": "/Team-X/cf~s3/"}).iam_user_path == "/Team-X/cf~s3/"
+    assert from_env({**CREDENTIALS, "IAM_USER_PATH": "/"}).iam_user_path == "/"
+
+
 def test_cidrs_are_parsed_and_checked() -> None:
     settings = from_env({**CREDENTIALS, "ALLOWED_SOURCE_CIDRS": "10.0.0.0/8, 192.0.2.1/32"})
     assert settings.allowed_source_cidrs == ("10.0.0.0/8", "192.0.2.1/32")
@@ -321,6 +332,17 @@ def test_external_accounts_are_off_until_named_and_may_be_limited_to_orgs() -> N
 def test_external_accounts_are_twelve_digits_and_org_guids(wrong: str) -> None:
     with pytest.raises(SettingsError, match="ALLOWED_EXTERNAL_ACCOUNT_IDS"):
         from_env({**CREDENTIALS, "ALLOWED_EXTERNAL_ACCOUNT_IDS": wrong})
+
+
+def test_external_account_refusal_says_how_to_write_one_and_empty_entries_are_skipped() -> None:
+    with pytest.raises(SettingsError) as caught:
+        from_env({**CREDENTIALS, "ALLOWED_EXTERNAL_ACCOUNT_IDS": "111122223333:org"})
+    assert str(caught.value) == (
+        "ALLOWED_EXTERNAL_ACCOUNT_IDS: '111122223333:org' is not an AWS account id (12 digits), optionally "
+        "limited to one org as ACCOUNT:ORG_GUID (`cf org NAME --guid`)"
+    )
+    settings = from_env({**CREDENTIALS, "ALLOWED_EXTERNAL_ACCOUNT_IDS": "111122223333, ,444455556666,"})
+    assert settings.external_account_ids == ("111122223333", "444455556666")
 
 
 def test_waits_default_to_productions_and_are_settable() -> None:
