@@ -1,8 +1,4 @@
-"""Many requests at once against the same number one by one: does the broker add queueing of its own?
-
-The floor is measured the same way (its sequences from as many threads), so what moto itself
-can absorb on this machine is told apart from what the broker adds.
-"""
+"""Many requests at once against as many one by one, the floor's too: does the broker add queueing of its own?"""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The floor: the least AWS work each broker operation needs, made straight with boto3, one call after another.
 
-The sequences mirror the calls the broker makes (see the call lists in the report), with payloads
-of the same shape and size, signed by the broker's own IAM identity so moto evaluates the same
-policy. Clients are made once; the new key's probe is signed by hand, because making a client
-per key is one of the costs the floor must not include.
+The sequences make the calls the broker must make, its safety checks included (docs/aws-calls.md
+lists them), with payloads of the same shape and size, signed by the broker's own IAM identity so
+moto evaluates the same policy. Clients are made once; the new key's probe is signed by hand, as
+a client per key is a cost the floor must not include.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
 
 from bench.awscalls import AwsCallRecorder
+from broker.model.records import provisioning_tags
 from broker.policy import documents
 from broker.settings import Settings
 from testing.harness import ORG, SERVICE_ID, SPACE, Identity
@@ -43,23 +44,9 @@ def bucket_tags(instance_id: str, plan_id: str) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
-def public_access_block(public: bool) -> dict[str, bool]:
-    return {
-        "BlockPublicAcls": True,
-        "IgnorePublicAcls": True,
-        "BlockPublicPolicy": not public,
-        "RestrictPublicBuckets": not public,
-    }
-
-
 def public_read_policy(bucket: str) -> str:
-    statement = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-    }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    """The public bucket's policy as the broker writes it on the local backend (no TLS-only Deny on plain HTTP)."""
+    return json.dumps(documents.bucket_policy(bucket, public=True, tls_only=False))
 
 
 def read_write_policy(bucket: str, own_account: str) -> str:
@@ -106,9 +93,8 @@ class Floor:
         self.iam: Any = session.client("iam", endpoint_url=endpoint, config=config)
         self.probe = KeyProbe(endpoint, region, self.recorder)
         # Read once here, as the broker reads it once per worker: not part of any operation.
-        self.own_account: str = session.client("sts", endpoint_url=endpoint, config=config).get_caller_identity()[
-            "Account"
-        ]
+        sts = session.client("sts", endpoint_url=endpoint, config=config)
+        self.own_account: str = sts.get_caller_identity()["Account"]
 
     # --- instances ---------------------------------------------------------------------------
 
@@ -120,6 +106,18 @@ class Floor:
                 return None
             raise
 
+    def read_cors(self, bucket: str) -> None:
+        """The broker reads a bucket's CORS rules whenever it reads the instance: a key may have set some."""
+        try:
+            self.s3.get_bucket_cors(Bucket=bucket)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchCORSConfiguration":
+                raise
+
+    def users_under(self, instance_id: str) -> None:
+        """ListUsers under the instance's path: the binding limit's count, the sweep for users left."""
+        self.iam.list_users(PathPrefix=f"{USER_PATH}{instance_id}/")
+
     def provision(self, instance_id: str, plan_id: str, *, public: bool) -> None:
         bucket = f"cf-s3-{instance_id}"
         # Outside us-east-1 CreateBucket itself says if the bucket is there already: no read first.
@@ -128,7 +126,10 @@ class Floor:
             ObjectOwnership="BucketOwnerEnforced",
             CreateBucketConfiguration={"LocationConstraint": self.region},
         )
-        self.s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=public_access_block(public))
+        # The mark says which provision configures the bucket, so a concurrent one waits instead of taking over.
+        self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": provisioning_tags("0" * 64, 0.0)})
+        access_block = documents.public_access_block(public)
+        self.s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=access_block)
         if public:
             self.s3.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
         self.s3.put_bucket_encryption(
@@ -141,17 +142,20 @@ class Floor:
 
     def get_instance(self, instance_id: str) -> None:
         self.read_tags(f"cf-s3-{instance_id}")
+        self.read_cors(f"cf-s3-{instance_id}")
 
     def enable_versioning(self, instance_id: str, plan_id: str) -> None:
         bucket = f"cf-s3-{instance_id}"
-        self.read_tags(bucket)
+        self.get_instance(instance_id)
         self.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.read_tags(bucket)  # a deletion begun meanwhile: the tags written next would drop its mark
         self.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": bucket_tags(instance_id, plan_id)})
 
     def deprovision(self, instance_id: str) -> None:
         bucket = f"cf-s3-{instance_id}"
         self.read_tags(bucket)
         self.s3.delete_bucket(Bucket=bucket)  # S3 refuses a bucket that holds anything: the deletion guard
+        self.users_under(instance_id)  # binding users left behind go with the bucket
 
     # --- bindings ----------------------------------------------------------------------------
 
@@ -169,14 +173,17 @@ class Floor:
                 {"Key": "s3-broker:binding-digest", "Value": "0" * 64},
             ],
         )
+        self.users_under(instance_id)  # MAX_BINDINGS_PER_INSTANCE
         self.iam.put_user_policy(
             UserName=user, PolicyName=POLICY_NAME, PolicyDocument=read_write_policy(bucket, self.own_account)
         )
         key = self.iam.create_access_key(UserName=user)["AccessKey"]
         self.probe.list_one(bucket, Identity(key["AccessKeyId"], key["SecretAccessKey"]))
+        self.read_tags(bucket)  # a deprovision begun meanwhile: the key must not outlive the bucket
 
     def unbind(self, binding_id: str) -> None:
         user = f"cf-s3-{binding_id}"
+        self.iam.get_user(UserName=user)  # the binding belongs to the instance the request names
         for key in self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
             self.iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
         self.iam.delete_user_policy(UserName=user, PolicyName=POLICY_NAME)

@@ -2,13 +2,10 @@
 memory from /proc: for bench.served and bench.slow_clients.
 
 The broker is pointed at the bench's moto through the environment, as an operator points it at
-AWS, so it does not start its embedded one. The load comes from threads on kept-alive
-connections, for a bounded time.
-
-Each connection is replaced every REQUESTS_PER_CONNECTION requests: a kept-alive connection stays
-with the worker that accepted it, and with a handful of them all may land on one worker, whose
-GIL then caps the whole broker at one core (runs swung between about 500 and 900 requests/s on two
-cores for that reason alone). Reconnecting spreads the load the way a router's many connections do.
+AWS. The load comes from threads on kept-alive connections, each replaced every
+REQUESTS_PER_CONNECTION requests: a connection stays with the worker that accepted it, and a
+handful may all land on one worker, whose GIL then caps the broker at one core (runs swung between
+500 and 900 requests/s on two cores for that alone). Reconnecting spreads the load as a router does.
 """
 
 from __future__ import annotations
@@ -54,11 +51,22 @@ def catalog_headers() -> dict[str, str]:
     return {"Authorization": f"Basic {token}", "X-Broker-API-Version": "2.17"}
 
 
-def get_catalog(connection: http.client.HTTPConnection, headers: dict[str, str]) -> int:
-    connection.request("GET", "/v2/catalog", headers=headers)
+def get(connection: http.client.HTTPConnection, headers: dict[str, str], path: str = "/v2/catalog") -> int:
+    connection.request("GET", path, headers=headers)
     response = connection.getresponse()
     response.read()
     return response.status
+
+
+def get_once(port: int, headers: dict[str, str], path: str = "/v2/catalog") -> int:
+    """One request on a connection of its own (5 s timeout); 0 when it got no answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        return get(connection, headers, path)
+    except (OSError, http.client.HTTPException):
+        return 0
+    finally:
+        connection.close()
 
 
 def wait_for_first_answer(port: int, process: subprocess.Popen[bytes], started: float) -> float:
@@ -67,14 +75,8 @@ def wait_for_first_answer(port: int, process: subprocess.Popen[bytes], started: 
     while time.perf_counter() - started < STARTUP_LIMIT_S:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode} before answering")
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            if get_catalog(connection, headers) == 200:
-                return time.perf_counter() - started
-        except OSError:
-            pass
-        finally:
-            connection.close()
+        if get_once(port, headers) == 200:
+            return time.perf_counter() - started
         time.sleep(0.01)
     raise RuntimeError(f"gunicorn did not answer within {STARTUP_LIMIT_S:g} s")
 
@@ -110,7 +112,7 @@ def load(port: int, threads: int, seconds: float) -> tuple[float, list[float], i
                     connection.close()  # the next request connects again, maybe to the other worker
                 started = time.perf_counter()
                 try:
-                    status = get_catalog(connection, headers)
+                    status = get(connection, headers)
                 except (OSError, http.client.HTTPException):
                     status = 0
                     connection.close()

@@ -66,9 +66,9 @@ def operations_section(results: dict[str, Any]) -> str:
         [
             f"## Each operation, one at a time ({rounds} rounds after a first one, IAM enforcement on)",
             "",
-            "Floor: the same AWS calls made straight with boto3, one after another, signed by the broker's own "
-            "identity on clients made once (for the catalog: the same bytes from a bare WSGI app on the same "
-            "server type). `first call` is round 0, left out of the percentiles.",
+            "Floor: the same AWS calls, safety checks included, made straight with boto3, one after another, "
+            "signed by the broker's own identity on clients made once (for the catalog: the same bytes from a bare "
+            "WSGI app on the same server type). `first call` is round 0, left out of the percentiles.",
             "",
             table(header, rows),
         ]
@@ -97,17 +97,9 @@ def calls_section(results: dict[str, Any]) -> str:
 
 
 def concurrency_section(results: dict[str, Any]) -> str:
+    fields = ("operation", "count", "side", "mode", "wall_s", "per_second")
     rows = [
-        [
-            burst["operation"],
-            burst["count"],
-            burst["side"],
-            burst["mode"],
-            burst["wall_s"],
-            burst["per_second"],
-            burst["latency"]["median_ms"],
-            burst["latency"]["p90_ms"],
-        ]
+        [*(burst[field] for field in fields), burst["latency"]["median_ms"], burst["latency"]["p90_ms"]]
         for burst in sorted(results["concurrency"], key=lambda b: (b["operation"], b["side"], b["mode"]))
     ]
     header = ["operation", "count", "side", "mode", "wall s", "per s", "p50 ms", "p90 ms"]
@@ -179,10 +171,8 @@ def served_section(results: dict[str, Any]) -> str:
             "openbrokerapi does. Figures: median (min-max) over "
             f"{run['rounds']} rounds of {run['seconds_per_round']:g} s; load from {run['client_processes']} "
             f"processes x {run['client_threads']} threads, each connection replaced every "
-            f"{run['requests_per_connection']} requests: gunicorn keeps a kept-alive connection on the worker "
-            "that accepted it, so a few long ones can all land on one worker and cap the rate at one core. "
-            "Client and servers share the machine's cores, so requests/s depends on the client too; CPU per "
-            "request (the workers' CPU over the requests answered) hardly does. RSS after the load.",
+            f"{run['requests_per_connection']} requests (bench/gunicorn_load.py says why). Client and servers "
+            "share the cores, so requests/s depends on the client too; CPU per request hardly does. RSS after load.",
             "",
             table(header, rows),
             "",

@@ -5,9 +5,8 @@ AWS set; the broker checks its key with STS at start), time the first answered c
 load GET /v2/catalog, then read each process's CPU and memory from /proc and stop it. The apps
 alternate within a round, so a busier minute on the shared machine hits both.
 
-The load comes from two client processes of four threads each (connections replaced as
-bench.gunicorn_load says, a fresh server each round); the rate is min/median/max over the rounds.
-CPU per request (the workers' CPU over the requests answered) hardly depends on the spread.
+The load comes from two client processes of four threads each (see bench.gunicorn_load), a fresh
+server each round; CPU per request (the workers' CPU over the requests answered) is the figure to compare.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from types import SimpleNamespace
 from typing import Any
 
 from bench.concurrency import BurstResult, broker_binds
@@ -143,22 +143,13 @@ def one_round(backend: Backend, app: str, threads: int, seconds: float) -> tuple
     )
 
 
-class GunicornBroker:
-    """What bench.concurrency needs of a server: OSB clients to it."""
-
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-
-    def osb(self) -> OSBClient:
-        return OSBClient(self.url, (USERNAME, PASSWORD))
-
-
 def binds_over_http(backend: Backend, count: int) -> BindsOverHttp:
     """Binds through gunicorn (two workers) from this process, at once and one by one, as in-process."""
     port = free_port()
     with running_gunicorn(command("broker", port), environment(backend, port)) as process:
         wait_for_first_answer(port, process, time.perf_counter())
-        server = GunicornBroker(port)
+        # What bench.concurrency needs of a server: OSB clients to it.
+        server = SimpleNamespace(osb=lambda: OSBClient(f"http://127.0.0.1:{port}", (USERNAME, PASSWORD)))
         broker_binds(server, 5, "one by one")  # warm both workers' connections to AWS
         bursts = [broker_binds(server, count, mode) for mode in ("at once", "one by one")]
         memory = [rss_mib(pid) for pid in child_pids(process.pid)]

@@ -10,7 +10,6 @@ then, while N connections trickle headers, trickle bodies or sit idle on keep-al
 from __future__ import annotations
 
 import argparse
-import http.client
 import statistics
 import sys
 import time
@@ -19,6 +18,7 @@ from dataclasses import astuple, dataclass
 from bench.gunicorn_load import (
     broker_environment,
     catalog_headers,
+    get_once,
     load,
     load_workers,
     running_gunicorn,
@@ -61,20 +61,11 @@ class SetupResult:
 def ask(port: int, path: str, headers: dict[str, str], times: int) -> Probe:
     latencies, failed = [], 0
     for _ in range(times):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         started = time.perf_counter()
-        try:
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            if response.status == 200:
-                latencies.append((time.perf_counter() - started) * 1000)
-            else:
-                failed += 1
-        except (OSError, http.client.HTTPException):
+        if get_once(port, headers, path) == 200:
+            latencies.append((time.perf_counter() - started) * 1000)
+        else:
             failed += 1
-        finally:
-            connection.close()
     return Probe(
         answered=len(latencies),
         failed=failed,

@@ -165,7 +165,7 @@ class Buckets:
         return tags or None
 
     def mark_provisioning(self, bucket: str, digest: str, started: float) -> None:
-        """Say, before configuring, which provision is configuring the bucket (the full tags replace it)."""
+        """Say, as configuring begins, which provision is configuring the bucket (the full tags replace it)."""
         self.put_tag_set(bucket, provisioning_tags(digest, started))
 
     def finish(self, bucket: str, record: InstanceRecord, digest: str, *, made_now: bool) -> None:
@@ -176,8 +176,13 @@ class Buckets:
         (that provision may have set anything) and left for the next retry.
         """
         try:
-            self.mark_provisioning(bucket, digest, time.time())
-            self.configure(bucket, None, record.config, explicit=not made_now)
+            # The mark goes with the first configuration calls, not before them: a concurrent provision
+            # waits NO_MARKER_GRACE for it, and the full tags that replace it come only after all of them.
+            started = time.time()
+            calls = configuration_calls(
+                self.s3, bucket, None, record.config, explicit=not made_now, tls_endpoint=self.tls_endpoint
+            )
+            run_concurrently(self.pool, [lambda: self.mark_provisioning(bucket, digest, started), *calls])
             self.write_tags(bucket, record)
             if self.region == US_EAST_1:  # this provision's claim, or a dead one's it took over
                 bucket_claims.release(self.s3, bucket)

@@ -168,14 +168,15 @@ class Users:
             time.sleep(delay)
             delay = min(delay * 2, MAX_PROBE_DELAY)
 
-    def delete(self, user_name: str, key_ids: list[str] | None = None) -> bool:
+    def delete(self, user_name: str, *, check: Callable[[], None] | None = None) -> bool:
         """Delete the user's keys, its policy and the user; whatever is already gone is fine.
 
-        `key_ids`, when the caller has just listed them, saves listing again. Returns False when
-        there was no such user.
+        `check`, which must pass before anything is deleted, runs while the keys are listed. Returns
+        False when there was no such user.
         """
-        if key_ids is None:
-            key_ids = self._key_ids(user_name)
+        listed: list[list[str] | None] = []
+        run_concurrently(self.pool, [*filter(None, [check]), lambda: listed.append(self._key_ids(user_name))])
+        key_ids = listed[0]
         if key_ids is None:
             return False
         calls = self._key_deletions(user_name, key_ids)

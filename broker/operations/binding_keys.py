@@ -8,6 +8,7 @@ to hand out: IAM allows two keys a user, and a key younger than any request can 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any
@@ -38,15 +39,24 @@ class BindingKeys:
         self.propagation_timeout = propagation_timeout
 
     def give(
-        self, user_name: str, binding_id: str, document: dict[str, Any], *, fresh_user: bool, made: list[AccessKey]
+        self,
+        user_name: str,
+        binding_id: str,
+        document: dict[str, Any],
+        *,
+        fresh_user: bool,
+        made: list[AccessKey],
+        checks: tuple[Callable[[], None], ...] = (),
     ) -> None:
-        """Set the user's policy and make a key (into `made`) at once; a repeat first retires stale keys."""
+        """Set the user's policy and make a key (into `made`) at once, with `checks` (their failure comes
+        first; the caller takes back what `made` holds); a repeat first retires stale keys."""
         try:
             if not fresh_user:
                 self._retire_stale_keys(user_name, binding_id)
             run_concurrently(
                 self.pool,
                 [
+                    *checks,
                     lambda: self.users.put_policy(user_name, document),
                     lambda: made.append(self.users.new_key(user_name)),
                 ],

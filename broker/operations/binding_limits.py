@@ -1,11 +1,11 @@
 """Limits on the IAM users binds make: one tenant must not use up the account's users for everyone.
 
 AWS allows 5,000 IAM users an account, not adjustable, shared by every tenant of the platform
-and by anything else in the account. A bind that made a user checks, before it makes a key,
+and by anything else in the account. A bind that made a user checks, while it makes the key,
 that its instance holds at most MAX_BINDINGS_PER_INSTANCE users and the account at most
-MAX_IAM_USERS (or AWS's quota, if lower); past either the user goes again and the bind is
-refused. Checking after the user is made, not before, counts concurrent binds too, and leaves a
-repeated bind of an existing binding alone.
+MAX_IAM_USERS (or AWS's quota, if lower); past either the user and its key go again, before any
+key is handed out, and the bind is refused. Checking after the user is made, not before, counts
+concurrent binds too, and leaves a repeated bind of an existing binding alone.
 """
 
 from __future__ import annotations

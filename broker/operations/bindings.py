@@ -11,6 +11,7 @@ import logging
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from broker.aws.buckets import Buckets
@@ -111,13 +112,19 @@ class Bindings:
         denial_expected = self._restricted_to_platform(config) or config.write_only
         made: list[AccessKey] = []
         try:
-            if created:
-                self.limits.check_new_user(instance_id)
-            self.keys.give(user_name, binding_id, document, fresh_user=created, made=made)
-            probes = self.keys.wait_until_works(
-                made[0], user_name, binding_id, buckets[0], config.path_prefix or "", denial_expected
-            )
-            deletion_fence.check_before_handing_out(self.buckets, buckets[0], instance_id)
+            # The limits count the users with the new one in (concurrent binds too), while its key is made:
+            # past a limit, that key is taken back with the user before anything is handed out.
+            checks = (lambda: self.limits.check_new_user(instance_id),) if created else ()
+            self.keys.give(user_name, binding_id, document, fresh_user=created, made=made, checks=checks)
+            probes: list[int] = []
+
+            def probe() -> None:
+                prefix = config.path_prefix or ""
+                probes.append(
+                    self.keys.wait_until_works(made[0], user_name, binding_id, buckets[0], prefix, denial_expected)
+                )
+
+            deletion_fence.check_before_handing_out(self.buckets, buckets[0], instance_id, self.pool, probe)
         except BaseException:
             self.keys.roll_back(user_name, made, created_user=created)
             raise
@@ -126,7 +133,7 @@ class Bindings:
             binding_id,
             instance_id,
             user_name,
-            probes,
+            probes[0],
         )
         credentials = binding_credentials(
             key=made[0],
@@ -265,8 +272,7 @@ class Bindings:
 
     def unbind(self, instance_id: str, binding_id: str) -> None:
         user_name = self.settings.user_name(binding_id)
-        self._check_belongs(instance_id, binding_id, Gone)
-        if not self.users.delete(user_name):
+        if not self.users.delete(user_name, check=partial(self._check_belongs, instance_id, binding_id, Gone)):
             raise Gone(f"Binding {binding_id} does not exist (no IAM user {user_name}).")
         log.info("unbound %s", binding_id)
 

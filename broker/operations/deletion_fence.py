@@ -9,8 +9,12 @@ that makes them stick, and refuse as the OSB spec has it for a resource being de
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Executor
+
 from broker import deadlines
 from broker.aws.buckets import Buckets
+from broker.aws.clients import run_concurrently
 from broker.errors import ConcurrencyError
 from broker.model.records import deleting_since
 
@@ -29,9 +33,16 @@ def refuse_if_being_deleted(buckets: Buckets, bucket: str, instance_id: str, *, 
         raise being_deleted(instance_id, bucket)
 
 
-def check_before_handing_out(buckets: Buckets, bucket: str, instance_id: str) -> None:
-    """The last checks before a new key is handed out: the request's time is not up (past it the
-    platform may have given up and sent an unbind that found nothing, so the key would live on
-    untracked) and the bucket is not being deleted. Either way the key is taken back instead."""
+def check_before_handing_out(
+    buckets: Buckets, bucket: str, instance_id: str, pool: Executor, probe: Callable[[], None]
+) -> None:
+    """The last checks before a new key is handed out, with the key's `probe`: the bucket is not being
+    deleted, and then the request's time is not up (past it the platform may have given up and sent
+    an unbind that found nothing, so the key would live on untracked). Either way the key is taken back.
+
+    The bucket's look needs only to come after CreateUser, so it runs with the probe: a deprovision
+    marks or deletes the bucket before it lists the users to delete, so a user it did not list was
+    made after that, and a look after CreateUser sees the mark; a user it listed goes with its key.
+    """
+    run_concurrently(pool, [probe, lambda: refuse_if_being_deleted(buckets, bucket, instance_id, gone_too=True)])
     deadlines.check("handing out the new key")
-    refuse_if_being_deleted(buckets, bucket, instance_id, gone_too=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from broker import __version__, rollback
 from broker.aws.buckets import Buckets
+from broker.aws.instance_read import tags_and_cors
 from broker.aws.not_empty import BucketNotEmpty
 from broker.errors import AsyncRequired, BadRequest, Gone, InvalidParameters, NotFound
 from broker.model.catalog import Catalog
@@ -244,7 +245,11 @@ class Instances:
         """The instance; NotFound if there is none, and for a bucket being deleted, unless `changing`
         it (update, bind), which is then a ConcurrencyError, as the OSB spec has it."""
         bucket = self.settings.bucket_name(instance_id)
-        tags = self.buckets.read_tags(bucket)
+        return self._stored(instance_id, bucket, self.buckets.read_tags(bucket), changing=changing)
+
+    def _stored(
+        self, instance_id: str, bucket: str, tags: list[dict[str, str]] | None, *, changing: bool
+    ) -> StoredInstance:
         if changing and deleting_since(tags) is not None:
             raise being_deleted(instance_id, bucket)
         stored = self.buckets.read_from(tags)
@@ -258,12 +263,14 @@ class Instances:
         CORS rules are read even when the broker set none: a read-write key may set them
         (docs/users.md), and `cf service --params` must show what the bucket does.
         """
-        stored = self.read(instance_id, changing=changing)
         bucket = self.settings.bucket_name(instance_id)
-        config = stored.record.config
+        tags, cors_rules = tags_and_cors(self.buckets, bucket)
+        stored = self._stored(instance_id, bucket, tags, changing=changing)
+        if isinstance(cors_rules, Exception):
+            raise cors_rules
+        config = replace(stored.record.config, cors_rules=cors_rules)
         if stored.options_read:
             config = replace(config, options=self.buckets.read_options(bucket, stored))
-        config = replace(config, cors_rules=self.buckets.cors_rules(bucket))
         return replace(stored.record, config=config)
 
     def parameters(self, instance_id: str) -> tuple[InstanceRecord, dict[str, Any]]:
