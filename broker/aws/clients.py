@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, wait
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,46 @@ CONNECT_TIMEOUT = 3
 # so bounds made from it hold.
 READ_TIMEOUT = Settings.aws_read_timeout
 MAX_ATTEMPTS = 3
+
+
+class RunningTimes:
+    """When each piece of work still running started, so one that runs far too long shows."""
+
+    def __init__(self) -> None:
+        self._started: dict[int, float] = {}  # work number -> time.monotonic() at its start
+        self._numbers = itertools.count()
+
+    def start(self) -> int:
+        number = next(self._numbers)
+        self._started[number] = time.monotonic()
+        return number
+
+    def end(self, number: int) -> None:
+        self._started.pop(number, None)
+
+    def longest_running(self) -> float:
+        """Seconds the oldest work still running has run (0 with none)."""
+        oldest = min(list(self._started.values()), default=None)
+        return 0.0 if oldest is None else time.monotonic() - oldest
+
+
+class AwsPool(ThreadPoolExecutor):
+    """The app's thread pool for AWS calls run at once. It times its tasks: a request gives up on a call
+    that hangs past its deadline, but the pool thread running it stays wedged, and /health must see that."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="aws")
+        self.running = RunningTimes()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def timed() -> Any:
+            number = self.running.start()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.running.end(number)
+
+        return super().submit(timed)
 
 
 def client_config(settings: Settings) -> Config:

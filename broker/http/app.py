@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from broker import deadlines
 from broker.aws.bucket_namespace import check_bucket_namespace
-from broker.aws.clients import make_clients
+from broker.aws.clients import AwsPool, make_clients
 from broker.aws.errors import from_aws
 from broker.aws.identity import check_aws_access
 from broker.errors import BrokerError
@@ -78,12 +77,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = replace(settings, account_id=identity.account_id)  # account-regional bucket names hold it
     check_bucket_namespace(clients.s3, settings)
     external_access.check_accounts(settings, identity.account_id)
-    pool = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
+    pool = AwsPool(max_workers=AWS_THREADS)
     ops = assemble(settings, catalog, clients, identity.account_id, pool)
     names = NameRefresh(settings, ops.buckets, ops.users, pool)
     service_broker = S3ServiceBroker(catalog, ops.instances, ops.bindings, ops.upgrades, names)
     metrics = metrics_from_environment()
-    in_flight = InFlight(settings.request_deadline)
+    in_flight = InFlight(settings.request_deadline, pool)
 
     app = Flask("broker")
     app.wsgi_app = BodyLimits(app.wsgi_app, seconds=settings.body_deadline)  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""The requests a worker is serving, so /health can tell a worker that cannot progress.
+"""The requests a worker is serving and its AWS pool's tasks, so /health can tell a worker that cannot progress.
 
 Every request ends within its deadline plus cleanup plus one AWS attempt: the deadline is checked
 before each attempt, and each attempt has its own timeouts. One that runs far longer is waiting on
@@ -9,11 +9,8 @@ instead of it looking healthy for ever while it serves nothing.
 
 from __future__ import annotations
 
-import itertools
-import time
-
 from broker import deadlines
-from broker.aws.clients import CONNECT_TIMEOUT, READ_TIMEOUT
+from broker.aws.clients import CONNECT_TIMEOUT, READ_TIMEOUT, AwsPool, RunningTimes
 
 
 def stuck_after(request_deadline: float) -> float:
@@ -22,30 +19,24 @@ def stuck_after(request_deadline: float) -> float:
 
 
 class InFlight:
-    def __init__(self, request_deadline: float) -> None:
+    def __init__(self, request_deadline: float, pool: AwsPool) -> None:
         self.stuck_after = stuck_after(request_deadline)
-        self._started: dict[int, float] = {}  # request number -> time.monotonic() at its start
-        self._numbers = itertools.count()
+        self.requests = RunningTimes()
+        self.pool = pool
 
     def start(self) -> int:
-        number = next(self._numbers)
-        self._started[number] = time.monotonic()
-        return number
+        return self.requests.start()
 
     def end(self, number: int) -> None:
-        self._started.pop(number, None)
-
-    def longest_running(self) -> float:
-        """Seconds the oldest request still running has run (0 with none)."""
-        oldest = min(self._started.values(), default=None)
-        return 0.0 if oldest is None else time.monotonic() - oldest
+        self.requests.end(number)
 
     def stuck(self) -> str | None:
-        """Why the worker is stuck, or None when every request is within its time."""
-        longest = self.longest_running()
-        if longest <= self.stuck_after:
+        """Why the worker is stuck, or None when every request and pool task is within its time."""
+        request, task = self.requests.longest_running(), self.pool.running.longest_running()
+        if max(request, task) <= self.stuck_after:
             return None
+        what = "A request" if request >= task else "An AWS call on the worker's pool"
         return (
-            f"A request has run {longest:.0f} seconds, far past its deadline ({self.stuck_after:g} seconds with "
-            "cleanup): this worker cannot make progress and should be restarted."
+            f"{what} has run {max(request, task):.0f} seconds, far past its deadline ({self.stuck_after:g} seconds "
+            "with cleanup): this worker cannot make progress and should be restarted."
         )

@@ -213,7 +213,8 @@ def test_a_deprovision_with_200_users_left_finishes_and_both_workers_keep_servin
 
 def test_health_is_503_while_a_request_runs_far_past_its_deadline(short_deadline_broker: BrokerServer) -> None:
     """A request that cannot progress (here an AWS call that never returns, a thread the deadline cannot
-    stop) makes /health fail, so the platform restarts the process; once it ends, /health is 200 again."""
+    stop: the request gives up at its deadline, the pool thread running the call stays wedged) makes
+    /health fail, so the platform restarts the process; once it ends, /health is 200 again."""
     server = short_deadline_broker
     osb = server.osb()
     release = threading.Event()
@@ -238,4 +239,9 @@ def test_health_is_503_while_a_request_runs_far_past_its_deadline(short_deadline
         finally:
             release.set()
             stuck.join()
+    # The request gave up at its deadline; the pool task it left wedged ends once released, and then
+    # the worker is healthy again.
+    recovered = time.monotonic() + 10
+    while requests.get(f"{server.url}/health", timeout=5).status_code != 200 and time.monotonic() < recovered:
+        time.sleep(0.2)
     assert requests.get(f"{server.url}/health", timeout=5).status_code == 200
