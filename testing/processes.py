@@ -16,7 +16,7 @@ import requests
 from testing.harness import REGION, REPO, Backend
 from testing.procfile import SHORT_WAITS, procfile_command
 
-__all__ = ["cf_env", "clean_env", "operator_command", "osb", "procfile_command", "running"]
+__all__ = ["aws_env", "cf_env", "clean_env", "operator_command", "osb", "procfile_command", "running"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -28,16 +28,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **SHORT_WAITS, **extra}
 
 
-def operator_command(backend: Backend, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    """`python -m broker ARGS...` as an operator runs it: the broker's key and the backend's address, nothing else."""
-    env = {
-        **extra,
+def aws_env(backend: Backend) -> dict[str, str]:
+    """The broker's AWS settings with the test backend as its AWS, as operators point it at AWS."""
+    return {
         "AWS_ENDPOINT_URL": backend.moto.endpoint,
         "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
         "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
         "AWS_REGION": REGION,
         "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
     }
+
+
+def operator_command(backend: Backend, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`python -m broker ARGS...` as an operator runs it: the broker's key and the backend's address, nothing else."""
+    env = {**extra, **aws_env(backend)}
     return subprocess.run(
         [sys.executable, "-m", "broker", *args],
         cwd=REPO,

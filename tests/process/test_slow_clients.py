@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from testing.harness import Backend
+from testing.processes import aws_env
 from testing.procfile import procfile_server
 from testing.slow_load import SlowClients
 
@@ -26,10 +27,7 @@ def procfile_port(backend: Backend) -> Iterator[int]:
     settings = {
         "BROKER_USERNAME": AUTH[0],
         "BROKER_PASSWORD": AUTH[1],
-        "AWS_ENDPOINT_URL": backend.moto.endpoint,
-        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
-        "AWS_REGION": "eu-west-2",
+        **aws_env(backend),
         "LOG_LEVEL": "WARNING",
     }
     with procfile_server(settings) as port:

@@ -20,6 +20,7 @@ import requests
 from broker.aws.clients import CONNECT_TIMEOUT, READ_TIMEOUT
 from broker.http.in_flight import stuck_after
 from testing.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
+from testing.processes import aws_env
 from testing.procfile import procfile_server
 
 # Its tests share a server that a module fixture starts: under xdist one worker runs them all.
@@ -168,11 +169,7 @@ def procfile_port(backend: Backend) -> Iterator[int]:
     settings = {
         "BROKER_USERNAME": AUTH[0],
         "BROKER_PASSWORD": AUTH[1],
-        "AWS_ENDPOINT_URL": backend.moto.endpoint,
-        "AWS_ACCESS_KEY_ID": backend.broker.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": backend.broker.secret_access_key,
-        "AWS_REGION": "eu-west-2",
-        "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
+        **aws_env(backend),
         "LOG_LEVEL": "WARNING",
     }
     with procfile_server(settings) as port:
