@@ -171,7 +171,7 @@ class LocalGate:
         context["aws:RequestedRegion"] = region
         context["aws:PrincipalOrgID"] = LOCAL_ORGANIZATION
         if not query_api:
-            headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+            headers = request_headers(environ)
             checks = s3_checks(environ["REQUEST_METHOD"], path, params, headers, body)
             result = self.judge.judge_s3(caller, checks, context)
             self._refuse_unless(result, caller, checks[0].action, path)
@@ -207,7 +207,7 @@ class LocalGate:
         query: list[tuple[str, str]],
         context: dict[str, str],
     ) -> Iterable[bytes]:
-        headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers = request_headers(environ)
         checks = s3_checks(environ["REQUEST_METHOD"], path, dict(query), headers)
         result = self.judge.judge_s3(None, checks, context)
         if result is None:
@@ -237,3 +237,8 @@ class LocalGate:
                     self._clock_offset = moment.replace(tzinfo=datetime.UTC) - datetime.datetime.now(datetime.UTC)
             return _plain(start_response, "200 OK", self.now().strftime(ISO))
         return self.app(environ, start_response)
+
+
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers by their lower-case HTTP names, as the S3 checks read them."""
+    return {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
