@@ -16,7 +16,16 @@ import requests
 from testing.harness import REGION, REPO, Backend
 from testing.procfile import SHORT_WAITS, procfile_command
 
-__all__ = ["aws_env", "cf_env", "clean_env", "operator_command", "osb", "procfile_command", "running"]
+__all__ = [
+    "aws_env",
+    "cf_env",
+    "clean_env",
+    "operator_command",
+    "osb",
+    "procfile_command",
+    "running",
+    "served_settings",
+]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -37,6 +46,11 @@ def aws_env(backend: Backend) -> dict[str, str]:
         "AWS_REGION": REGION,
         "IAM_PERMISSIONS_BOUNDARY_ARN": backend.permissions_boundary_arn,
     }
+
+
+def served_settings(backend: Backend, auth: tuple[str, str]) -> dict[str, str]:
+    """What a broker served from the Procfile's command is given: its own credentials and the test backend as AWS."""
+    return {"BROKER_USERNAME": auth[0], "BROKER_PASSWORD": auth[1], **aws_env(backend), "LOG_LEVEL": "WARNING"}
 
 
 def operator_command(backend: Backend, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:

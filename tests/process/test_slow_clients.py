@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from testing.harness import Backend
-from testing.processes import aws_env
+from testing.processes import served_settings
 from testing.procfile import procfile_server
 from testing.slow_load import SlowClients
 
@@ -24,13 +24,7 @@ pytestmark = [pytest.mark.slow_clients, pytest.mark.xdist_group("slow_clients")]
 @pytest.fixture(scope="module")
 def procfile_port(backend: Backend) -> Iterator[int]:
     """The Procfile's gunicorn, pointed at the test backend as operators point it at AWS."""
-    settings = {
-        "BROKER_USERNAME": AUTH[0],
-        "BROKER_PASSWORD": AUTH[1],
-        **aws_env(backend),
-        "LOG_LEVEL": "WARNING",
-    }
-    with procfile_server(settings) as port:
+    with procfile_server(served_settings(backend, AUTH)) as port:
         yield port
 
 

@@ -20,7 +20,7 @@ import requests
 from broker.aws.clients import CONNECT_TIMEOUT, READ_TIMEOUT
 from broker.http.in_flight import stuck_after
 from testing.harness import BASIC, SERVICE_ID, Backend, BrokerServer, OSBClient, new_id
-from testing.processes import aws_env
+from testing.processes import served_settings
 from testing.procfile import procfile_server
 
 # Its tests share a server that a module fixture starts: under xdist one worker runs them all.
@@ -166,13 +166,7 @@ def test_without_accepts_incomplete_users_left_over_ask_for_it_and_a_retry_finis
 @pytest.fixture(scope="module")
 def procfile_port(backend: Backend) -> Iterator[int]:
     """The Procfile's gunicorn (two gevent workers), pointed at the test backend."""
-    settings = {
-        "BROKER_USERNAME": AUTH[0],
-        "BROKER_PASSWORD": AUTH[1],
-        **aws_env(backend),
-        "LOG_LEVEL": "WARNING",
-    }
-    with procfile_server(settings) as port:
+    with procfile_server(served_settings(backend, AUTH)) as port:
         yield port
 
 
